@@ -1,0 +1,33 @@
+using System.Runtime.InteropServices;
+
+namespace Dsoup.Kernels.Cpu.Gemm;
+
+/// <summary>
+/// Per-thread, 64-byte aligned scratch for packed GEMM panels. It grows to the largest request a
+/// thread has made and is kept for the thread's life, so steady-state GEMMs allocate nothing.
+/// </summary>
+internal static unsafe class ScratchMemory
+{
+    public const int PackedA = 0;
+    public const int PackedB = 1;
+    public const int ResultTile = 2;
+
+    [ThreadStatic]
+    private static nint[]? blocks;
+
+    [ThreadStatic]
+    private static long[]? capacities;
+
+    public static float* Floats(int slot, long count)
+    {
+        blocks ??= new nint[3];
+        capacities ??= new long[3];
+        if (capacities[slot] < count)
+        {
+            NativeMemory.AlignedFree((void*)blocks[slot]);
+            blocks[slot] = (nint)NativeMemory.AlignedAlloc((nuint)(count * sizeof(float)), NativeBuffer.Alignment);
+            capacities[slot] = count;
+        }
+        return (float*)blocks[slot];
+    }
+}

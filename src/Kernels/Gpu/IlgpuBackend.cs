@@ -1,0 +1,193 @@
+using System.Runtime.InteropServices;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dsoup.Kernels.Gpu;
+
+/// <summary>
+/// The op set on an ILGPU accelerator (CUDA, OpenCL, or the CPU simulator used in tests).
+/// Ops are queued on the accelerator's default stream; allocations come from a pool.
+/// Calls are serialised, and the accelerator is bound to whichever thread makes them.
+/// </summary>
+public sealed class IlgpuBackend : IBackend
+{
+    /// <summary>Threads per group that every dsoup kernel launch uses.</summary>
+    public const int GroupSize = 256;
+
+    private readonly IlgpuBufferPool pool;
+    private readonly IIlgpuTypedOps[] typedOps;
+    private readonly Lock gate = new();
+
+    [ThreadStatic]
+    private static Accelerator? boundOnThisThread;
+
+    public IlgpuBackend(Accelerator accelerator, string name)
+    {
+        if (accelerator.MaxNumThreadsPerGroup < GroupSize)
+        {
+            throw new NotSupportedException(
+                $"{accelerator.Name} runs at most {accelerator.MaxNumThreadsPerGroup} threads per group; dsoup's kernels need {GroupSize}");
+        }
+        Accelerator = accelerator;
+        Name = name;
+        pool = new IlgpuBufferPool(accelerator);
+        typedOps =
+        [
+            new IlgpuTypedOps<float, F32Element>(this),
+            new IlgpuTypedOps<ILGPU.Half, F16Element>(this),
+            new IlgpuTypedOps<ushort, BF16Element>(this),
+        ];
+        MaxGroups = Math.Max(1, accelerator.NumMultiprocessors * Math.Max(1, accelerator.MaxNumThreadsPerMultiprocessor / GroupSize) * 4);
+    }
+
+    public Accelerator Accelerator { get; }
+
+    public string Name { get; }
+
+    public string Description =>
+        $"{Accelerator.Name} ({Accelerator.AcceleratorType}, {Accelerator.NumMultiprocessors} multiprocessors, " +
+        $"{Accelerator.MemorySize / (1L << 20)} MiB, warp {Accelerator.WarpSize})";
+
+    /// <summary>Groups in a grid-stride launch: enough to fill the device a few times over.</summary>
+    internal int MaxGroups { get; }
+
+    /// <summary>Bytes of freed device memory the pool keeps for reuse.</summary>
+    public long PooledBytes => pool.CachedBytes;
+
+    internal IIlgpuTypedOps Ops(DType dtype) => typedOps[(int)dtype];
+
+    internal KernelConfig Streaming(long count) =>
+        new((int)Math.Clamp((count + GroupSize - 1) / GroupSize, 1, MaxGroups), GroupSize);
+
+    internal ArrayView<T> View<T>(BufferView view, long count, string what)
+        where T : unmanaged
+    {
+        if (view.Buffer is not IlgpuBuffer buffer || !ReferenceEquals(buffer.Backend, this))
+        {
+            throw new ArgumentException($"{what}: the buffer lives on '{view.Buffer.Backend.Name}', not on '{Name}'; move the tensor first");
+        }
+        long bytes = count * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        view.EnsureSpan(bytes, what);
+        return buffer.Memory.View.AsContiguous().SubView(view.ByteOffset, bytes).Cast<T>();
+    }
+
+    public DeviceBuffer Allocate(long bytes)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(bytes);
+        lock (gate)
+        {
+            Bind();
+            return new IlgpuBuffer(this, pool, pool.Rent(bytes), bytes);
+        }
+    }
+
+    public void Upload(ReadOnlySpan<byte> source, BufferView destination)
+    {
+        if (source.IsEmpty)
+        {
+            return;
+        }
+        lock (gate)
+        {
+            Bind();
+            View<byte>(destination, source.Length, "upload destination")
+                .CopyFromCPU(ref MemoryMarshal.GetReference(source), source.Length);
+        }
+    }
+
+    public void Download(BufferView source, Span<byte> destination)
+    {
+        if (destination.IsEmpty)
+        {
+            return;
+        }
+        lock (gate)
+        {
+            Bind();
+            View<byte>(source, destination.Length, "download source")
+                .CopyToCPU(ref MemoryMarshal.GetReference(destination), destination.Length);
+        }
+    }
+
+    public void Copy(BufferView source, BufferView destination, long bytes)
+    {
+        if (bytes == 0)
+        {
+            return;
+        }
+        lock (gate)
+        {
+            Bind();
+            View<byte>(source, bytes, "copy source").CopyTo(View<byte>(destination, bytes, "copy destination"));
+        }
+    }
+
+    public void Fill(DType dtype, BufferView destination, long count, float value) =>
+        Run(() => Ops(dtype).Fill(destination, count, value));
+
+    public void Binary(BinaryOp op, DType dtype, BufferView left, BufferView right, BufferView result, long count) =>
+        Run(() => Ops(dtype).Binary(op, left, right, result, count));
+
+    public void Scale(DType dtype, float alpha, BufferView x, BufferView result, long count) =>
+        Run(() => Ops(dtype).Scale(alpha, x, result, count));
+
+    public void Axpy(DType dtype, float alpha, BufferView x, BufferView y, BufferView result, long count) =>
+        Run(() => Ops(dtype).Axpy(alpha, x, y, result, count));
+
+    public void Convert(DType sourceType, BufferView source, DType resultType, BufferView result, long count) =>
+        Run(() => Ops(sourceType).ConvertTo(resultType, source, result, count));
+
+    public void SumAxis(DType dtype, BufferView source, BufferView result, ReduceShape shape, float scale) =>
+        Run(() => Ops(dtype).SumAxis(source, result, shape, scale));
+
+    public void BroadcastAxis(DType dtype, BufferView source, BufferView result, ReduceShape shape, float scale) =>
+        Run(() => Ops(dtype).BroadcastAxis(source, result, shape, scale));
+
+    public void Gemm(in GemmProblem problem)
+    {
+        problem.Validate();
+        if (problem.Batch == 0 || problem.M == 0 || problem.N == 0)
+        {
+            return;
+        }
+        GemmProblem p = problem;
+        Run(() => Ops(p.DType).Gemm(p));
+    }
+
+    public void FillUniform(DType dtype, BufferView destination, long count, ulong seed, ulong offset) =>
+        Run(() => Ops(dtype).Uniform(destination, count, seed, offset));
+
+    public void Synchronize() => Run(Accelerator.Synchronize);
+
+    /// <summary>Returns every cached allocation to the driver.</summary>
+    public void TrimPool() => Run(pool.Trim);
+
+    public void Dispose()
+    {
+        lock (gate)
+        {
+            Bind();
+            Accelerator.Synchronize();
+            pool.Dispose();
+            Accelerator.Dispose();
+        }
+    }
+
+    private void Run(Action op)
+    {
+        lock (gate)
+        {
+            Bind();
+            op();
+        }
+    }
+
+    private void Bind()
+    {
+        if (!ReferenceEquals(boundOnThisThread, Accelerator))
+        {
+            Accelerator.Bind();
+            boundOnThisThread = Accelerator;
+        }
+    }
+}

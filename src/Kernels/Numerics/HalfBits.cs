@@ -1,0 +1,98 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace Dsoup.Kernels.Numerics;
+
+/// <summary>
+/// Conversions between f32 and the 16-bit storage types, scalar and over spans.
+/// f32 → f16 and f32 → bf16 round to nearest even; NaN stays NaN (quieted), infinities stay infinite.
+/// bf16 is carried as its raw 16 bits (a ushort): .NET has no bf16 type we can rely on in kernels.
+/// </summary>
+public static class HalfBits
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float BF16ToSingle(ushort bits) => BitConverter.UInt32BitsToSingle((uint)bits << 16);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ushort SingleToBF16(float value)
+    {
+        uint bits = BitConverter.SingleToUInt32Bits(value);
+        if ((bits & 0x7FFF_FFFFu) > 0x7F80_0000u)
+        {
+            return (ushort)((bits >> 16) | 0x0040); // NaN: keep sign and payload top, force quiet
+        }
+        bits += 0x7FFFu + ((bits >> 16) & 1u);
+        return (ushort)(bits >> 16);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float F16ToSingle(ushort bits) => (float)BitConverter.UInt16BitsToHalf(bits);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ushort SingleToF16(float value) => BitConverter.HalfToUInt16Bits((Half)value);
+
+    public static void F16ToSingle(ReadOnlySpan<ushort> source, Span<float> destination) =>
+        TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<ushort, Half>(source), destination);
+
+    public static void SingleToF16(ReadOnlySpan<float> source, Span<ushort> destination) =>
+        TensorPrimitives.ConvertToHalf(source, MemoryMarshal.Cast<ushort, Half>(destination));
+
+    public static void BF16ToSingle(ReadOnlySpan<ushort> source, Span<float> destination)
+    {
+        CheckLengths(source.Length, destination.Length);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            ref ushort src = ref MemoryMarshal.GetReference(source);
+            ref float dst = ref MemoryMarshal.GetReference(destination);
+            for (; i + 16 <= source.Length; i += 16)
+            {
+                Vector256<ushort> half = Vector256.LoadUnsafe(ref src, (nuint)i);
+                (Vector256<uint> lo, Vector256<uint> hi) = Vector256.Widen(half);
+                Vector512<uint> wide = Vector512.Create(lo, hi);
+                Vector512.StoreUnsafe((wide << 16).AsSingle(), ref dst, (nuint)i);
+            }
+        }
+        for (; i < source.Length; i++)
+        {
+            destination[i] = BF16ToSingle(source[i]);
+        }
+    }
+
+    public static void SingleToBF16(ReadOnlySpan<float> source, Span<ushort> destination)
+    {
+        CheckLengths(source.Length, destination.Length);
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            ref float src = ref MemoryMarshal.GetReference(source);
+            ref ushort dst = ref MemoryMarshal.GetReference(destination);
+            Vector512<uint> absMask = Vector512.Create(0x7FFF_FFFFu);
+            Vector512<uint> infinity = Vector512.Create(0x7F80_0000u);
+            for (; i + 16 <= source.Length; i += 16)
+            {
+                Vector512<uint> bits = Vector512.LoadUnsafe(ref src, (nuint)i).AsUInt32();
+                Vector512<uint> rounded = bits + Vector512.Create(0x7FFFu) + ((bits >> 16) & Vector512<uint>.One);
+                Vector512<uint> quietNan = bits | Vector512.Create(0x0040_0000u);
+                Vector512<uint> isNan = Vector512.GreaterThan(bits & absMask, infinity);
+                Vector512<uint> result = Vector512.ConditionalSelect(isNan, quietNan, rounded) >> 16;
+                Vector256<ushort> narrow = Vector256.Narrow(result.GetLower(), result.GetUpper());
+                narrow.StoreUnsafe(ref dst, (nuint)i);
+            }
+        }
+        for (; i < source.Length; i++)
+        {
+            destination[i] = SingleToBF16(source[i]);
+        }
+    }
+
+    private static void CheckLengths(int source, int destination)
+    {
+        if (destination < source)
+        {
+            throw new ArgumentException($"destination holds {destination} elements, source has {source}");
+        }
+    }
+}

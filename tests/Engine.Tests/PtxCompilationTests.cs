@@ -1,0 +1,50 @@
+using System.Reflection;
+using Dsoup.Kernels.Gpu;
+using ILGPU;
+using ILGPU.Backends.EntryPoints;
+using ILGPU.Backends.PTX;
+using ILGPU.Runtime.Cuda;
+
+namespace Dsoup.Engine.Tests;
+
+/// <summary>
+/// Compiles every GPU kernel, in every dtype instantiation, to PTX for sm_90 without a GPU, so a
+/// construct the CUDA backend cannot translate fails here rather than on a user's machine.
+/// </summary>
+public class PtxCompilationTests
+{
+    [Fact]
+    public void EveryKernelCompilesToPtxWithoutUnresolvedCalls()
+    {
+        using var context = Context.Create(builder => builder.Default().EnableAlgorithms());
+        using var backend = new PTXBackend(context, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null!);
+        var compiled = new List<string>();
+        foreach (MethodInfo kernel in GpuKernelCatalog.Instantiations())
+        {
+            var entry = EntryPointDescription.FromExplicitlyGroupedKernel(kernel);
+            var result = (PTXCompiledKernel)backend.Compile(entry, default);
+            Assert.False(result.PTXAssembly.Contains(".extern .func", StringComparison.Ordinal),
+                $"{kernel} calls a function PTX cannot resolve:\n{result.PTXAssembly}");
+            compiled.Add($"{kernel.DeclaringType!.Name}.{kernel.Name}");
+        }
+        foreach (string expected in new[] { "GemmKernels.Gemm", "ReductionKernels.SumAxisPerGroup", "ElementwiseKernels.Convert", "RandomKernels.Uniform" })
+        {
+            Assert.Contains(expected, compiled);
+        }
+        Assert.Equal(9, compiled.Count(name => name == "ElementwiseKernels.Convert"));
+    }
+
+    [Fact]
+    public void EveryKernelShapedMethodIsInTheCatalog()
+    {
+        // A public static method taking an ArrayView in the kernel namespace is a kernel: it must be marked.
+        var unmarked = typeof(GpuKernelCatalog).Assembly.GetTypes()
+            .Where(t => t.Namespace == "Dsoup.Kernels.Gpu.Kernels")
+            .SelectMany(t => t.GetMethods(BindingFlags.Public | BindingFlags.Static))
+            .Where(m => m.GetParameters().Any(p => p.ParameterType.IsGenericType && p.ParameterType.GetGenericTypeDefinition() == typeof(ArrayView<>)))
+            .Where(m => m.GetCustomAttribute<GpuKernelAttribute>() is null)
+            .Select(m => m.Name)
+            .ToList();
+        Assert.Empty(unmarked);
+    }
+}
