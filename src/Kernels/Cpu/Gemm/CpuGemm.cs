@@ -83,32 +83,30 @@ internal static unsafe class CpuGemm
             return;
         }
         int mr = kernel.MR, nr = kernel.NR;
-        int mc = MC / mr * mr;
         int ncMax = (Math.Min(NC, n) + nr - 1) / nr * nr;
         float* packedB = ScratchMemory.Floats(ScratchMemory.PackedB, (long)KC * ncMax);
         nint packedBAddress = (nint)packedB;
         int threads = Environment.ProcessorCount;
+        bool parallel = threads > 1 && 2.0 * m * n * k >= ParallelFlops;
+        (int rowBlocks, int mc) = RowBlocks(m, mr, parallel ? threads : 1);
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
             int slivers = (nc + nr - 1) / nr;
+            // When there are fewer row blocks than threads, the threads split the columns instead.
+            int columnParts = parallel ? Math.Clamp(threads / rowBlocks, 1, slivers) : 1;
+            int packParts = parallel ? Math.Min(threads, slivers) : 1;
             for (int pc = 0; pc < k; pc += KC)
             {
                 int kc = Math.Min(KC, k - pc);
                 float betaPanel = pc == 0 ? beta : 1f;
-                bool parallel = 2.0 * m * nc * kc >= ParallelFlops && threads > 1;
                 int jcLocal = jc, pcLocal = pc;
-
-                int packParts = parallel ? Math.Min(threads, slivers) : 1;
                 ForEach(packParts, parallel, part =>
                 {
                     (int s0, int s1) = Split(slivers, packParts, part);
                     GemmPacking.PackB<TReader>(b, p.LeadingB, p.TransposeB, jcLocal, nc, pcLocal, kc, nr,
                         (float*)packedBAddress, s0, s1);
                 });
-
-                int rowBlocks = (m + mc - 1) / mc;
-                int columnParts = parallel ? Math.Clamp((2 * threads + rowBlocks - 1) / rowBlocks, 1, slivers) : 1;
                 ForEach(rowBlocks * columnParts, parallel, task =>
                 {
                     int ic = task / columnParts * mc;
@@ -121,6 +119,20 @@ internal static unsafe class CpuGemm
                 });
             }
         }
+    }
+
+    /// <summary>
+    /// Splits M rows into blocks of at most <see cref="MC"/> rows (a multiple of MR), their count a
+    /// multiple of <paramref name="threads"/> where possible, so every thread gets an equal share.
+    /// </summary>
+    private static (int Count, int Rows) RowBlocks(int m, int mr, int threads)
+    {
+        int mcMax = MC / mr * mr;
+        int count = (m + mcMax - 1) / mcMax;
+        int balanced = (count + threads - 1) / threads * threads;
+        int rows = ((m + balanced - 1) / balanced + mr - 1) / mr * mr;
+        rows = Math.Clamp(rows, mr, mcMax);
+        return ((m + rows - 1) / rows, rows);
     }
 
     /// <summary>Runs the micro-kernel over every tile of one packed A block and B slivers [s0, s1).</summary>
