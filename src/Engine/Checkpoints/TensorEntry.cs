@@ -10,7 +10,7 @@ public sealed record TensorEntry(string Name, StorageType Type, long[] Shape, Ma
 
     public string ShapeText => "[" + string.Join(", ", Shape) + "]";
 
-    /// <summary>Bytes [start, start + length) of this tensor's data.</summary>
+    /// <summary>Bytes [start, start + length) of this tensor's data, viewed in place through the memory mapping.</summary>
     public ReadOnlySpan<byte> Bytes(long start, int length)
     {
         if (start < 0 || length < 0 || start > ByteLength - length)
@@ -20,12 +20,13 @@ public sealed record TensorEntry(string Name, StorageType Type, long[] Shape, Ma
         return File.Span(Offset + start, length);
     }
 
-    /// <summary>Streams this tensor's bytes in chunks of at most <paramref name="chunkBytes"/>.</summary>
-    public IEnumerable<(long Start, int Length)> Chunks(int chunkBytes)
+    /// <summary>Copies bytes [start, start + destination.Length) of this tensor with positional reads (no mapping).</summary>
+    public void Read(long start, Span<byte> destination)
     {
-        for (long start = 0; start < ByteLength; start += chunkBytes)
+        if (start < 0 || start > ByteLength - destination.Length)
         {
-            yield return (start, (int)Math.Min(chunkBytes, ByteLength - start));
+            throw new ArgumentOutOfRangeException(nameof(start), $"bytes [{start}, {start + destination.Length}) lie outside tensor '{Name}' ({ByteLength} bytes)");
         }
+        File.Read(Offset + start, destination);
     }
 }

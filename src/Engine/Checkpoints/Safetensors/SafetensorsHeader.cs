@@ -142,10 +142,14 @@ internal static class SafetensorsHeader
         var values = new List<long>();
         while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
         {
+            if (reader.TokenType == JsonTokenType.Number && reader.TryGetUInt64(out ulong huge) && huge > long.MaxValue)
+            {
+                throw Fail(file, "ValidationOverflow", $"tensor '{name}': '{field}' holds {huge}, beyond 64-bit arithmetic");
+            }
             if (reader.TokenType != JsonTokenType.Number || !reader.TryGetInt64(out long value) || value < 0)
             {
                 throw Fail(file, "InvalidHeaderDeserialization",
-                    $"tensor '{name}': '{field}' must hold non-negative integers below 2^63");
+                    $"tensor '{name}': '{field}' must hold non-negative integers");
             }
             values.Add(value);
         }

@@ -112,6 +112,10 @@ internal static class ZipDirectory
         {
             throw Fail(file, $"member '{name}' ({compressed} bytes at byte {dataOffset}) runs past the end of the file");
         }
+        if (method == 0 && compressed != size)
+        {
+            throw Fail(file, $"stored member '{name}' claims {size} bytes but occupies {compressed}");
+        }
         return new ZipMember(name, method, compressed, size, dataOffset);
     }
 

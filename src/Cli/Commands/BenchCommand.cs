@@ -1,0 +1,111 @@
+using System.CommandLine;
+using System.Globalization;
+using Dsoup.Engine;
+using Dsoup.Engine.Devices;
+using Dsoup.Engine.Tensors;
+using Dsoup.Kernels;
+using Dsoup.Models.Conversion;
+using Dsoup.Models.Layouts;
+
+namespace Dsoup.Cli.Commands;
+
+/// <summary>
+/// Measurements that are quoted in benchmarks/RESULTS.md: each compares the job with a baseline
+/// measured in the same run (medians of several repeats), because these machines are shared.
+/// </summary>
+internal static class BenchCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var command = new Command("bench", "Measure throughput against a baseline run in the same process (medians of repeats).");
+        command.Subcommands.Add(Convert(context));
+        command.Subcommands.Add(Gemm(context));
+        return command;
+    }
+
+    private static Command Convert(CliContext context)
+    {
+        var input = new Argument<string>("input") { Description = "The checkpoint file to convert." };
+        var dtype = Choices.DType("Target dtype (default f32).");
+        var repeat = new Option<int>("--repeat") { Description = "Repetitions of each measurement.", DefaultValueFactory = _ => 3 };
+        var scratch = new Option<string?>("--scratch") { Description = "Folder for the converted copies (default: beside the input)." };
+        var command = new Command("convert", "Convert a checkpoint (default to f32) and compare its read rate with a plain sequential read of the same file.")
+        {
+            input, dtype, repeat, scratch,
+        };
+        command.SetAction(result => context.Run(() =>
+        {
+            string path = Path.GetFullPath(result.GetValue(input)!);
+            int n = Math.Max(1, result.GetValue(repeat));
+            string folder = result.GetValue(scratch) ?? Path.GetDirectoryName(path)!;
+            string output = Path.Combine(folder, $".dsoup-bench-{Environment.ProcessId}.safetensors");
+            var options = new ConversionOptions(null, Kernels.DTypeInfo.Parse(result.GetValue(dtype) ?? "f32"), EmaPolicy.Keep, Overwrite: true);
+            long bytes = new FileInfo(path).Length;
+            Measure.ReadWholeFile(path); // warm the page cache so both measurements start from the same state
+            try
+            {
+                double read = Measure.MedianSeconds(n, () => Measure.ReadWholeFile(path));
+                double convert = Measure.MedianSeconds(n, () =>
+                {
+                    using ModelCheckpoint checkpoint = ModelCheckpoint.Open(path);
+                    CheckpointConverter.Convert(checkpoint, output, options);
+                });
+                long written = new FileInfo(output).Length;
+                double writeOnly = Measure.MedianSeconds(n, () => WriteZeros(output, written));
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"input {Units.Bytes(bytes)}, output {Units.Bytes(written)} ({options.DType}), median of {n}, page cache warm"));
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"plain read            {bytes / read / 1e6,9:F0} MB/s"));
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"plain write + fsync   {written / writeOnly / 1e6,9:F0} MB/s (of output)"));
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"convert               {bytes / convert / 1e6,9:F0} MB/s (of input)   {read / convert:F2}× the read ceiling"));
+            }
+            finally
+            {
+                File.Delete(output);
+            }
+            return 0;
+        }));
+        return command;
+    }
+
+    private static void WriteZeros(string path, long bytes)
+    {
+        using var stream = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
+        var block = new byte[8 << 20];
+        for (long done = 0; done < bytes; done += block.Length)
+        {
+            stream.Write(block, 0, (int)Math.Min(block.Length, bytes - done));
+        }
+        stream.Flush(flushToDisk: true);
+    }
+
+    private static Command Gemm(CliContext context)
+    {
+        var sizes = new Option<string>("--sizes") { Description = "Comma-separated M×N×K (or one number for a cube).", DefaultValueFactory = _ => "256,1024,4096x320x320" };
+        var dtype = Choices.DType("Operand dtype (default f32).");
+        var repeat = new Option<int>("--repeat") { Description = "Timed repetitions per size (after one warm-up).", DefaultValueFactory = _ => 10 };
+        var command = new Command("gemm", "Time C = A·B on the chosen --device and print GFLOP/s (median).") { sizes, dtype, repeat };
+        command.SetAction(result => context.Run(() =>
+        {
+            Device device = context.Device(result);
+            DType type = DTypeInfo.Parse(result.GetValue(dtype) ?? "f32");
+            context.Output.WriteLine($"device {device.Name}: {device.Description}");
+            foreach (string size in result.GetValue(sizes)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                int[] d = size.Split('x').Select(int.Parse).ToArray();
+                (int m, int n, int k) = d.Length == 1 ? (d[0], d[0], d[0]) : (d[0], d[1], d[2]);
+                using Tensor a = Tensor.RandUniform(new Shape(m, k), 1, type, device);
+                using Tensor b = Tensor.RandUniform(new Shape(k, n), 2, type, device);
+                void Once()
+                {
+                    using Tensor c = Ops.MatMul(a, b);
+                    device.Synchronize();
+                }
+                Once();
+                double seconds = Measure.MedianSeconds(Math.Max(1, result.GetValue(repeat)), Once);
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{m}×{n}×{k} {type.Name()}: {2.0 * m * n * k / seconds / 1e9,8:F1} GFLOP/s ({seconds * 1e3:F2} ms)"));
+            }
+            return 0;
+        }));
+        return command;
+    }
+}

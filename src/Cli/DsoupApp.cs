@@ -1,0 +1,24 @@
+using System.CommandLine;
+using Dsoup.Cli.Commands;
+
+namespace Dsoup.Cli;
+
+/// <summary>Builds the dsoup command tree and runs it against the given output streams (tests pass their own).</summary>
+public static class DsoupApp
+{
+    public static int Run(string[] args, TextWriter output, TextWriter error, bool interactive = false)
+    {
+        var context = new CliContext(output, error, interactive);
+        var root = new RootCommand(
+            "dsoup: a .NET engine that fine-tunes, merges (\"Diffusion Soup\") and samples Stable Diffusion models, with no Python.")
+        {
+            CliContext.DeviceOption,
+        };
+        root.Subcommands.Add(InspectCommand.Create(context));
+        root.Subcommands.Add(ConvertCommand.Create(context));
+        root.Subcommands.Add(SynthesizeCommand.Create(context));
+        root.Subcommands.Add(BenchCommand.Create(context));
+        root.Subcommands.Add(DevicesCommand.Create(context));
+        return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
+    }
+}
