@@ -14,11 +14,13 @@ internal sealed class ByteProgress : IProgress<long>
     private readonly bool interactive;
     private readonly Stopwatch clock = Stopwatch.StartNew();
     private readonly Lock gate = new();
+    private readonly double ceiling;
     private long done;
     private double lastDraw = double.NegativeInfinity;
 
-    public ByteProgress(string label, long total, TextWriter output, bool interactive)
+    public ByteProgress(string label, long total, TextWriter output, bool interactive, double ceiling = 0)
     {
+        this.ceiling = ceiling;
         this.label = label;
         this.total = Math.Max(1, total);
         this.output = output;
@@ -59,7 +61,8 @@ internal sealed class ByteProgress : IProgress<long>
         long d = Done;
         double rate = BytesPerSecond;
         string eta = final ? $"in {Seconds:F1} s" : $"ETA {TimeSpan.FromSeconds(Math.Max(0, (total - d) / Math.Max(1, rate))):m\\:ss}";
-        string line = $"{label} {100.0 * d / total,5:F1}%  {Units.Bytes(d)} / {Units.Bytes(total)}  {Units.Bytes((long)rate)}/s  {eta}";
+        string versus = ceiling > 0 ? $" ({100 * rate / ceiling:F0}% of the read ceiling)" : "";
+        string line = $"{label} {100.0 * d / total,5:F1}%  {Units.Bytes(d)} / {Units.Bytes(total)}  {Units.Bytes((long)rate)}/s{versus}  {eta}";
         if (interactive)
         {
             output.Write("\r" + line.PadRight(78) + (final ? "\n" : ""));

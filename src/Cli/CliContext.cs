@@ -23,5 +23,5 @@ public sealed class CliContext(TextWriter output, TextWriter error, bool interac
     /// <summary>Runs a command body with dsoup's error handling.</summary>
     public int Run(Func<int> body) => CliErrors.Run(body, Error);
 
-    internal ByteProgress Progress(string label, long total) => new(label, total, Error, Interactive);
+    internal ByteProgress Progress(string label, long total, double ceiling = 0) => new(label, total, Error, Interactive, ceiling);
 }

@@ -121,6 +121,22 @@ public sealed class SafetensorsWriter : IDisposable
         Written += bytes.Length;
     }
 
+    /// <summary>
+    /// Rewrites the header with one of exactly the same length (metadata whose fixed-width fields, such
+    /// as content hashes, were only known after the data was streamed). Offsets cannot change.
+    /// </summary>
+    public void PatchHeader(byte[] header)
+    {
+        if (header.Length != DataStart)
+        {
+            throw new InvalidOperationException($"{FinalPath}: a patched header must keep its length ({DataStart} bytes), not {header.Length}");
+        }
+        long position = stream.Position;
+        stream.Position = 0;
+        stream.Write(header);
+        stream.Position = position;
+    }
+
     /// <summary>Flushes to stable storage (for resume journals that must not run ahead of the data).</summary>
     public void FlushToDisk() => stream.Flush(flushToDisk: true);
 

@@ -1,0 +1,229 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+using System.Text.Json;
+using Dsoup.Models.Layouts;
+using Dsoup.Models.Soup;
+
+namespace Dsoup.Cli.Commands;
+
+internal static class SoupCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var inputs = new Argument<string[]>("inputs") { Arity = ArgumentArity.ZeroOrMore, Description = "The models to merge (any form dsoup inspect reads; layouts may differ)." };
+        var output = new Option<string?>("--output", "-o") { Description = "The soup to write (.safetensors)." };
+        var method = new Option<string?>("--method") { Description = "uniform (default, exact), weighted, task-arithmetic, ties, dare or add-difference." };
+        method.AcceptOnlyFromAmong(Enum.GetValues<SoupMethod>().Select(m => m.Name()).ToArray());
+        var weights = new Option<string[]?>("--weights") { Description = "One weight per input, e.g. --weights 2,1,1 (whole numbers keep the soup exact).", AllowMultipleArgumentsPerToken = true };
+        var baseModel = new Option<string?>("--base") { Description = "The model the inputs were fine-tuned from (task-arithmetic, ties, dare)." };
+        var lambda = new Option<double?>("--lambda") { Description = "Scale of the merged task vector (default 1)." };
+        var density = new Option<double?>("--density") { Description = "TIES: fraction of each task vector kept, by magnitude (default 0.2)." };
+        var dropRate = new Option<double?>("--drop-rate") { Description = "DARE: probability of dropping each task-vector entry (default 0.5)." };
+        var seed = new Option<ulong?>("--seed") { Description = "DARE: seed of the drop masks (default 0)." };
+        var alpha = new Option<double?>("--alpha") { Description = "add-difference: α in A + α(B − C) (default 1)." };
+        var keys = new Option<string?>("--keys") { Description = "Tensors not in every input: strict (stop, default), intersection (leave out), union (take from --fallback)." };
+        keys.AcceptOnlyFromAmong("strict", "intersection", "union");
+        var fallback = new Option<string?>("--fallback") { Description = "With --keys union: the model to take tensors from when some input lacks them." };
+        var include = new Option<string[]?>("--include") { Description = "Merge only tensors matching these patterns (canonical names, * and ?), e.g. 'unet.*'.", AllowMultipleArgumentsPerToken = true };
+        var exclude = new Option<string[]?>("--exclude") { Description = "Leave out tensors matching these patterns.", AllowMultipleArgumentsPerToken = true };
+        var ema = new Option<string?>("--ema") { Description = "EMA weights in the inputs: drop them (default) or use them as the UNet's weights." };
+        ema.AcceptOnlyFromAmong("use", "drop");
+        var dtype = Choices.DType("Output dtype of floating-point tensors (default: the first input's).");
+        var layout = Choices.Layout("Output layout (default: the inputs', or the first input's when they differ).");
+        var maxMemory = new Option<string?>("--max-memory") { Description = "Memory for buffers and accumulators, whatever the model size or input count (default 256MiB)." };
+        var state = new Option<string?>("--state") { Description = "Also write a soup state (exact sums + manifest) for later 'soup add' / 'soup remove'." };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Plan from the headers only and report; read no tensor data, write nothing." };
+        var json = new Option<bool>("--json") { Description = "With --dry-run: print the plan as JSON." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace the output (and state) if they exist." };
+        var recipe = new Option<string?>("--recipe") { Description = "Read the soup from a JSON recipe (same names as these flags); flags given here win." };
+
+        var command = new Command("soup",
+            "Merge models by streaming weight averaging (Diffusion Soup), tensor by tensor in bounded memory. " +
+            "Uniform and whole-number-weighted soups are exact: correctly rounded, independent of input order, and with --state any ingredient can later be added or removed bit for bit.")
+        {
+            inputs, output, method, weights, baseModel, lambda, density, dropRate, seed, alpha, keys, fallback,
+            include, exclude, ema, dtype, layout, maxMemory, state, dryRun, json, overwrite, recipe,
+        };
+        command.Subcommands.Add(Change(context, StateChange.Add));
+        command.Subcommands.Add(Change(context, StateChange.Remove));
+
+        command.SetAction(result => context.Run(() =>
+        {
+            SoupRecipeFile? file = result.GetValue(recipe) is string r ? SoupRecipeFile.Load(r) : null;
+            string[] paths = result.GetValue(inputs) ?? [];
+            if (file is not null && paths.Length > 0)
+            {
+                throw new ArgumentException("give the inputs either on the command line or in the recipe, not both");
+            }
+            var ingredients = file?.Inputs ?? paths.Select(p => new SoupRecipeFile.Input(p)).ToList();
+            if (ingredients.Count == 0)
+            {
+                throw new ArgumentException("name the models to merge (or a --recipe)");
+            }
+            T Pick<T>(Option<T> option, T? fromFile, T fallbackValue) => Given(result, option) ? result.GetValue(option)! : fromFile ?? fallbackValue;
+            IReadOnlyList<double>? weightList = Given(result, weights)
+                ? ParseWeights(result.GetValue(weights)!)
+                : file?.Inputs.Any(i => i.Weight is not null) == true ? file.Inputs.Select(i => i.Weight ?? 1).ToList() : null;
+            var options = new SoupOptions
+            {
+                Method = SoupMethods.Parse(Pick(method, file?.Method, "uniform")!),
+                Weights = weightList,
+                Lambda = Pick(lambda, file?.Lambda, 1.0)!.Value,
+                Density = Pick(density, file?.Density, 0.2)!.Value,
+                DropRate = Pick(dropRate, file?.DropRate, 0.5)!.Value,
+                Seed = Pick(seed, file?.Seed, 0UL)!.Value,
+                Alpha = Pick(alpha, file?.Alpha, 1.0)!.Value,
+                KeyPolicy = Enum.Parse<KeyPolicy>(Pick(keys, file?.Keys, "strict")!, ignoreCase: true),
+                Filter = new TensorFilter(Pick(include, file?.Include?.ToArray(), [])!, Pick(exclude, file?.Exclude?.ToArray(), [])!),
+                Ema = Choices.ParseEma(Pick(ema, file?.Ema, "drop")!),
+                DType = Pick(dtype, file?.Dtype, null) is string d ? Kernels.DTypeInfo.Parse(d) : null,
+                Layout = Choices.ParseLayout(Pick(layout, file?.Layout, null)),
+                MaxMemory = Units.ParseSize(Pick(maxMemory, file?.MaxMemory, "256MiB")!),
+            };
+            string? basePath = Pick(baseModel, file?.Base, null);
+            string? fallbackPath = Pick(fallback, file?.Fallback, null);
+            string? outputPath = Pick(output, file?.Output, null);
+            string? statePath = Pick(state, file?.State, null);
+
+            var opened = new List<SoupIngredient>();
+            try
+            {
+                foreach (var i in ingredients)
+                {
+                    opened.Add(SoupIngredient.Open(i.Path, i.Name));
+                }
+                SoupIngredient? baseIngredient = basePath is null ? null : SoupIngredient.Open(basePath);
+                SoupIngredient? fallbackIngredient = fallbackPath is null ? null : SoupIngredient.Open(fallbackPath);
+                if (baseIngredient is not null)
+                {
+                    opened.Add(baseIngredient);
+                }
+                if (fallbackIngredient is not null)
+                {
+                    opened.Add(fallbackIngredient);
+                }
+                var inputList = opened.Take(ingredients.Count).ToList();
+                SoupPlan plan = SoupPlanner.Plan(inputList, baseIngredient, fallbackIngredient, options);
+                double ceiling = Measure.ReadCeiling(ingredients.Select(i => i.Path), 512L << 20);
+                if (result.GetValue(dryRun))
+                {
+                    if (result.GetValue(json))
+                    {
+                        context.Output.WriteLine(JsonSerializer.Serialize(new { plan = plan.Report, readCeilingBytesPerSecond = ceiling }, InspectCommand.JsonOptions));
+                    }
+                    else
+                    {
+                        PrintPlan(plan.Report, ceiling, options.MaxMemory, context.Output);
+                    }
+                    return plan.Report.Conflicts.Count == 0 ? 0 : CliErrors.Failure;
+                }
+                if (outputPath is null)
+                {
+                    throw new ArgumentException("name the soup to write with -o/--output (or use --dry-run)");
+                }
+                if (result.GetValue(CliContext.DeviceOption) is string device && device != "cpu")
+                {
+                    context.Error.WriteLine($"note: streaming merges run on the CPU (they are bound by reading, not arithmetic); --device {device} is not used here");
+                }
+                ByteProgress progress = context.Progress("soup", plan.Report.BytesToRead, ceiling);
+                SoupResult soup = SoupEngine.Run(plan, new SoupRunOptions(outputPath)
+                {
+                    StatePath = statePath,
+                    Progress = progress,
+                    Overwrite = result.GetValue(overwrite),
+                    InterruptAfterTensors = TestInterrupt(),
+                });
+                progress.Finish();
+                context.Output.WriteLine($"wrote {outputPath}: {plan.Report.Merged} tensors merged ({options.Method.Name()}), {plan.Report.Copied} copied" +
+                    (soup.ResumedTensors > 0 ? $", resumed after {soup.ResumedTensors} finished tensors" : "") +
+                    string.Create(CultureInfo.InvariantCulture, $"; read {Units.Bytes((long)progress.BytesPerSecond)}/s = {progress.BytesPerSecond / ceiling:P0} of the read ceiling"));
+                for (int i = 0; i < inputList.Count; i++)
+                {
+                    context.Output.WriteLine($"  {soup.InputHashes[i]}  {inputList[i].Name}");
+                }
+                if (statePath is not null)
+                {
+                    context.Output.WriteLine($"soup state: {statePath}");
+                }
+                return 0;
+            }
+            finally
+            {
+                foreach (SoupIngredient i in opened)
+                {
+                    i.Dispose();
+                }
+            }
+        }));
+        return command;
+    }
+
+    private static Command Change(CliContext context, StateChange change)
+    {
+        string verb = change == StateChange.Add ? "add" : "remove";
+        var statePath = new Argument<string>("state") { Description = "The soup state (written by dsoup soup --state); it is updated in place, atomically." };
+        var model = new Argument<string>("model") { Description = change == StateChange.Add ? "The model to add." : "The model to remove (the same one that was added, in any layout)." };
+        var output = new Option<string>("--output", "-o") { Description = "Where to write the new soup.", Required = true };
+        var weight = new Option<long?>("--weight") { Description = change == StateChange.Add ? "Its whole-number weight (default 1)." : "Its weight in the soup (default: as recorded)." };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace the output if it exists." };
+        var command = new Command(verb, change == StateChange.Add
+            ? "Add one ingredient to a soup (continual learning): reads the state and the model once; the result equals a rebuild with it."
+            : "Remove one ingredient from a soup (unlearning), exactly: the result is bit for bit the soup rebuilt without it.")
+        {
+            statePath, model, output, weight, overwrite,
+        };
+        command.SetAction(result => context.Run(() =>
+        {
+            string state = result.GetValue(statePath)!;
+            ByteProgress progress = context.Progress($"soup {verb}", new FileInfo(state).Length);
+            SoupResult soup = SoupStateUpdater.Apply(state, result.GetValue(model)!, change, result.GetValue(weight), result.GetValue(output)!,
+                result.GetValue(overwrite), progress);
+            progress.Finish();
+            context.Output.WriteLine($"{(change == StateChange.Add ? "added" : "removed")} {soup.InputHashes[0]}; wrote {result.GetValue(output)} and updated {state}");
+            return 0;
+        }));
+        return command;
+    }
+
+    private static bool Given(ParseResult result, Option option) => result.GetResult(option) is { Implicit: false };
+
+    private static List<double> ParseWeights(string[] tokens) =>
+        tokens.SelectMany(t => t.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            .Select(t => double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double w)
+                ? w
+                : throw new FormatException($"--weights: '{t}' is not a number"))
+            .ToList();
+
+    /// <summary>DSOUP_TEST_INTERRUPT_AFTER_TENSORS: a test hook that stops a merge as a crash would, to exercise resuming.</summary>
+    private static int? TestInterrupt() =>
+        int.TryParse(Environment.GetEnvironmentVariable("DSOUP_TEST_INTERRUPT_AFTER_TENSORS"), out int n) ? n : null;
+
+    private static void PrintPlan(SoupPlanReport r, double ceiling, long budget, TextWriter o)
+    {
+        o.WriteLine("soup plan (dry run: headers only, no tensor data read)");
+        o.WriteLine($"  method      {r.Method}");
+        o.WriteLine($"  layout      {r.Layout}");
+        o.WriteLine("  ingredients");
+        foreach (IngredientReport i in r.Ingredients)
+        {
+            string dtypes = string.Join(", ", i.DTypes.Select(d => $"{d.Key}×{d.Value}"));
+            o.WriteLine($"    {i.Role,-8} {i.Name}  {i.Layout}  {i.Tensors} tensors  {Units.Bytes(i.Bytes)}  ({dtypes})" +
+                (i.EmaTensors > 0 ? $"  {i.EmaTensors} EMA" : "") + (i.OnlyHere > 0 ? $"  {i.OnlyHere} only here" : "") + (i.Missing > 0 ? $"  {i.Missing} missing" : ""));
+        }
+        o.WriteLine($"  tensors     {r.Merged} merged, {r.Copied} copied, {r.LeftOut} left out");
+        o.WriteLine($"  read        {Units.Bytes(r.BytesToRead)}; write {Units.Bytes(r.BytesToWrite)}");
+        o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"  ceiling     {ceiling / 1e9:F2} GB/s read, measured now on a sample of the inputs → at least {r.BytesToRead / ceiling:F1} s"));
+        o.WriteLine($"  memory      chunks of {Units.Count(r.ChunkElements)} elements, peak ≈ {Units.Bytes(r.PeakMemory)} (budget {Units.Bytes(budget)})");
+        foreach (string note in r.Notes)
+        {
+            o.WriteLine($"  note        {note}");
+        }
+        o.WriteLine(r.Conflicts.Count == 0 ? "  conflicts   none: ready to merge" : "  conflicts   (the merge would stop)");
+        foreach (string c in r.Conflicts)
+        {
+            o.WriteLine($"    - {c}");
+        }
+    }
+}

@@ -1,0 +1,128 @@
+using Dsoup.Engine.Checkpoints;
+
+namespace Dsoup.Models.Soup;
+
+/// <summary>Turns a chunk of source bytes into output bytes for one method.</summary>
+internal interface ITensorMerger
+{
+    /// <summary>Called once per merged tensor before its first chunk.</summary>
+    void Begin(MergedTensor tensor);
+
+    /// <summary>Merges the chunk's sources into the start of <paramref name="output"/> (bytes of the tensor's output type).</summary>
+    void Merge(ChunkData chunk, byte[] output);
+}
+
+/// <summary>Per-thread scratch for decoding and rounding one block.</summary>
+internal sealed class BlockScratch
+{
+    public double[] Values { get; } = new double[SoupMemory.BlockElements];
+
+    public float[] Floats { get; } = new float[SoupMemory.BlockElements];
+
+    public double[] Rounded { get; } = new double[SoupMemory.BlockElements];
+
+    public float[] Means { get; } = new float[SoupMemory.BlockElements];
+
+    public BlockAccumulator Accumulator { get; } = new();
+
+    private double[][] sources = [];
+
+    /// <summary>One decode buffer per source, reused across blocks.</summary>
+    public double[][] Sources(int count)
+    {
+        if (sources.Length < count)
+        {
+            sources = Enumerable.Range(0, count).Select(_ => new double[SoupMemory.BlockElements]).ToArray();
+        }
+        return sources;
+    }
+}
+
+/// <summary>Helpers shared by the mergers: block iteration over a chunk, decoding one source's block.</summary>
+internal static class ChunkBlocks
+{
+    [ThreadStatic]
+    private static BlockScratch? scratch;
+
+    public static BlockScratch Scratch => scratch ??= new BlockScratch();
+
+    public static int Count(ChunkData chunk) => (chunk.Job.Count + SoupMemory.BlockElements - 1) / SoupMemory.BlockElements;
+
+    /// <summary>Runs <paramref name="body"/> for every block on every core; a failure surfaces as itself, not wrapped.</summary>
+    public static void ForEach(int blocks, Action<int> body)
+    {
+        try
+        {
+            Parallel.For(0, blocks, body);
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex.InnerExceptions[0]);
+        }
+    }
+
+    public static (int Start, int Length) Range(ChunkData chunk, int block)
+    {
+        int start = block * SoupMemory.BlockElements;
+        return (start, Math.Min(SoupMemory.BlockElements, chunk.Job.Count - start));
+    }
+
+    /// <summary>Decodes elements [start, start + values.Length) of source <paramref name="source"/> into f64.</summary>
+    public static void Decode(ChunkData chunk, int source, int start, Span<double> values, Span<float> floats)
+    {
+        var type = chunk.Job.Sources[source].Type;
+        int size = type.Bits() / 8;
+        ValueDecoder.Decode(type, chunk.Bytes(source).Slice(start * size, values.Length * size), values, floats);
+    }
+
+    /// <summary>Rounds f64 results to the tensor's output type and stores them at element <paramref name="start"/>.</summary>
+    public static void Store(ChunkData chunk, int start, Span<double> values, byte[] output)
+    {
+        var type = chunk.Job.Tensor.OutputType;
+        var format = ValueDecoder.FormatOf(type);
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = Kernels.Cpu.Merge.CorrectRounding.Round(values[i], format);
+        }
+        Encode(chunk, start, values, output);
+    }
+
+    /// <summary>The exact means of a block, rounded into the output type at element <paramref name="start"/>.</summary>
+    public static void StoreMean(ChunkData chunk, int start, BlockAccumulator sum, long divisor, BlockScratch scratch, byte[] output)
+    {
+        var type = chunk.Job.Tensor.OutputType;
+        var format = ValueDecoder.FormatOf(type);
+        int size = type.Bits() / 8, length = sum.Count;
+        Span<byte> target = output.AsSpan(start * size, length * size);
+        if (type == StorageType.F64)
+        {
+            Span<double> exact = scratch.Rounded.AsSpan(0, length);
+            sum.MeanExactly(divisor, format, exact);
+            ValueDecoder.Encode(type, exact, target);
+            return;
+        }
+        if (type == StorageType.F16)
+        {
+            sum.MeanF16(divisor, System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ushort>(target));
+            return;
+        }
+        Span<float> means = scratch.Means.AsSpan(0, length);
+        sum.Mean(divisor, format, means);
+        ValueDecoder.EncodeMeans(type, means, target);
+    }
+
+    /// <summary>Stores values already rounded to the output type at element <paramref name="start"/>.</summary>
+    public static void Encode(ChunkData chunk, int start, Span<double> rounded, byte[] output)
+    {
+        var type = chunk.Job.Tensor.OutputType;
+        int size = type.Bits() / 8;
+        ValueDecoder.Encode(type, rounded, output.AsSpan(start * size, rounded.Length * size));
+    }
+
+    public static string Describe(ChunkData chunk, int source, IReadOnlyList<SoupIngredient> inputs, SoupIngredient? baseModel)
+    {
+        int id = chunk.Job.SourceIds[source];
+        string who = id < inputs.Count ? inputs[id].Name : baseModel?.Name ?? "the base";
+        return $"'{chunk.Job.Tensor.Name}' of {who}";
+    }
+}

@@ -1,0 +1,96 @@
+using System.Runtime.InteropServices;
+using Dsoup.Engine.Checkpoints;
+using Dsoup.Kernels.Numerics;
+
+namespace Dsoup.Models.Soup;
+
+/// <summary>Widens raw tensor bytes of any floating-point storage type to f64 (exactly).</summary>
+internal static class ValueDecoder
+{
+    public static void Decode(StorageType type, ReadOnlySpan<byte> raw, Span<double> destination, Span<float> scratch)
+    {
+        int n = destination.Length;
+        switch (type)
+        {
+            case StorageType.F64:
+                MemoryMarshal.Cast<byte, double>(raw)[..n].CopyTo(destination);
+                return;
+            case StorageType.F32:
+                Widen(MemoryMarshal.Cast<byte, float>(raw)[..n], destination);
+                return;
+            case StorageType.F16:
+                HalfBits.F16ToSingle(MemoryMarshal.Cast<byte, ushort>(raw)[..n], scratch[..n]);
+                break;
+            case StorageType.BF16:
+                HalfBits.BF16ToSingle(MemoryMarshal.Cast<byte, ushort>(raw)[..n], scratch[..n]);
+                break;
+            default:
+                throw new InvalidDataException($"{type.Name()} tensors cannot be merged");
+        }
+        Widen(scratch[..n], destination);
+    }
+
+    private static void Widen(ReadOnlySpan<float> source, Span<double> destination) =>
+        System.Numerics.Tensors.TensorPrimitives.ConvertTruncating<float, double>(source, destination);
+
+    /// <summary>Stores f32 means (see BlockAccumulator.Mean) as the output type, rounding to nearest even.</summary>
+    public static void EncodeMeans(StorageType type, ReadOnlySpan<float> means, Span<byte> destination)
+    {
+        switch (type)
+        {
+            case StorageType.F32:
+                means.CopyTo(MemoryMarshal.Cast<byte, float>(destination));
+                break;
+            case StorageType.F16:
+                HalfBits.SingleToF16(means, MemoryMarshal.Cast<byte, ushort>(destination));
+                break;
+            case StorageType.BF16:
+                HalfBits.SingleToBF16(means, MemoryMarshal.Cast<byte, ushort>(destination));
+                break;
+            default:
+                throw new InvalidDataException($"cannot store a merged tensor as {type.Name()}");
+        }
+    }
+
+    /// <summary>Stores values already rounded to <paramref name="type"/> (exactly representable in it) as raw bytes.</summary>
+    public static void Encode(StorageType type, ReadOnlySpan<double> rounded, Span<byte> destination)
+    {
+        switch (type)
+        {
+            case StorageType.F64:
+                rounded.CopyTo(MemoryMarshal.Cast<byte, double>(destination));
+                break;
+            case StorageType.F32:
+                Span<float> f32 = MemoryMarshal.Cast<byte, float>(destination);
+                for (int i = 0; i < rounded.Length; i++)
+                {
+                    f32[i] = (float)rounded[i];
+                }
+                break;
+            case StorageType.F16:
+                Span<Half> f16 = MemoryMarshal.Cast<byte, Half>(destination);
+                for (int i = 0; i < rounded.Length; i++)
+                {
+                    f16[i] = (Half)rounded[i];
+                }
+                break;
+            case StorageType.BF16:
+                Span<ushort> bf16 = MemoryMarshal.Cast<byte, ushort>(destination);
+                for (int i = 0; i < rounded.Length; i++)
+                {
+                    bf16[i] = (ushort)(BitConverter.SingleToUInt32Bits((float)rounded[i]) >> 16);
+                }
+                break;
+            default:
+                throw new InvalidDataException($"cannot store a merged tensor as {type.Name()}");
+        }
+    }
+
+    public static Kernels.Cpu.Merge.FloatFormat FormatOf(StorageType type) => type switch
+    {
+        StorageType.F16 => Kernels.Cpu.Merge.FloatFormat.F16,
+        StorageType.BF16 => Kernels.Cpu.Merge.FloatFormat.BF16,
+        StorageType.F32 => Kernels.Cpu.Merge.FloatFormat.F32,
+        _ => new Kernels.Cpu.Merge.FloatFormat(52, -1022, 1023),
+    };
+}
