@@ -133,6 +133,7 @@ internal static class SoupCommand
                     Progress = progress,
                     Overwrite = result.GetValue(overwrite),
                     InterruptAfterTensors = TestInterrupt(),
+                    InterruptAbruptly = true,
                 });
                 progress.Finish();
                 context.Output.WriteLine($"wrote {outputPath}: {plan.Report.Merged} tensors merged ({options.Method.Name()}), {plan.Report.Copied} copied" +
@@ -195,7 +196,7 @@ internal static class SoupCommand
                 : throw new FormatException($"--weights: '{t}' is not a number"))
             .ToList();
 
-    /// <summary>DSOUP_TEST_INTERRUPT_AFTER_TENSORS: a test hook that stops a merge as a crash would, to exercise resuming.</summary>
+    /// <summary>DSOUP_TEST_INTERRUPT_AFTER_TENSORS: a test hook that kills the process mid-merge, as a crash would, to exercise resuming.</summary>
     private static int? TestInterrupt() =>
         int.TryParse(Environment.GetEnvironmentVariable("DSOUP_TEST_INTERRUPT_AFTER_TENSORS"), out int n) ? n : null;
 

@@ -10,8 +10,13 @@ internal static class SynthesizeCommand
     public static Command Create(CliContext context)
     {
         var output = new Argument<string>("output") { Description = "The .safetensors file to write." };
-        var family = new Option<string>("--family") { Description = "Architecture: sd15, sd15-inpainting, sd21 or tiny.", DefaultValueFactory = _ => "tiny" };
-        family.AcceptOnlyFromAmong("sd15", "sd15-inpainting", "sd21", "tiny");
+        var family = new Option<string>("--family")
+        {
+            Description = "Architecture: sd15, sd15-inpainting, sd21, tiny or tiny-inpainting; or flat (equal square tensors adding up to --size, for benchmarks).",
+            DefaultValueFactory = _ => "tiny",
+        };
+        family.AcceptOnlyFromAmong([.. ModelFamily.All.Select(f => f.Name), "flat"]);
+        var size = new Option<string?>("--size") { Description = "With --family flat: the total tensor bytes, e.g. 1GiB." };
         var layout = Choices.Layout("Tensor naming: original (default) or diffusers.");
         var dtype = Choices.DType("Storage type of every tensor (default f16).");
         var seed = new Option<ulong>("--seed") { Description = "Seed of the base weights.", DefaultValueFactory = _ => 1 };
@@ -21,10 +26,18 @@ internal static class SynthesizeCommand
         var command = new Command("synthesize",
             "Write a checkpoint with a real architecture's exact tensor names and shapes and deterministic synthetic values (for tests, benchmarks and demos).")
         {
-            output, family, layout, dtype, seed, variant, perturbation, ema,
+            output, family, layout, dtype, seed, variant, perturbation, ema, size,
         };
         command.SetAction(result => context.Run(() =>
         {
+            if (result.GetValue(family) == "flat")
+            {
+                string text = result.GetValue(size) ?? throw new ArgumentException("--family flat needs --size (e.g. --size 1GiB)");
+                SyntheticCheckpoint.WriteFlat(result.GetValue(output)!, Units.ParseSize(text), Choices.StorageOf(result.GetValue(dtype) ?? "f16"),
+                    result.GetValue(seed), result.GetValue(variant), result.GetValue(perturbation));
+                context.Output.WriteLine($"wrote {result.GetValue(output)} (flat, {text})");
+                return 0;
+            }
             var options = new SyntheticOptions(
                 ModelFamily.Parse(result.GetValue(family)!),
                 Choices.ParseLayout(result.GetValue(layout)) ?? CheckpointLayout.Original,

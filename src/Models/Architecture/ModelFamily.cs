@@ -17,7 +17,10 @@ public sealed record ModelFamily(string Name, string DisplayName, UNetConfig Une
         new VaeConfig(3, 4, [32, 32, 64, 64], 2),
         new TextEncoderConfig(32, 64, 2, 1000, 77));
 
-    public static readonly IReadOnlyList<ModelFamily> All = [Sd15, Sd15Inpainting, Sd21, Tiny];
+    /// <summary><see cref="Tiny"/> with the inpainting UNet's 9 input channels.</summary>
+    public static readonly ModelFamily TinyInpainting = Tiny with { Name = "tiny-inpainting", DisplayName = "dsoup tiny inpainting", Unet = Tiny.Unet with { InChannels = 9 } };
+
+    public static readonly IReadOnlyList<ModelFamily> All = [Sd15, Sd15Inpainting, Sd21, Tiny, TinyInpainting];
 
     public static ModelFamily Parse(string name) =>
         All.FirstOrDefault(f => f.Name.Equals(name.Trim(), StringComparison.OrdinalIgnoreCase))

@@ -18,7 +18,7 @@ public static class DiffusersConfigs
         {
             CopyNonWeightFiles(sourceFolder, folder);
         }
-        if (family is null || family == ModelFamily.Tiny)
+        if (family is null || family.Name.StartsWith("tiny", StringComparison.Ordinal))
         {
             return; // only the published SD architectures have configs diffusers can rebuild them from
         }

@@ -4,11 +4,11 @@ using Dsoup.Models.Layouts;
 
 namespace Dsoup.Models.Soup;
 
-/// <summary>Elements [Start, Start + Count) of one merged tensor, to be read from each of its sources.</summary>
-internal sealed record ChunkJob(MergedTensor Tensor, IReadOnlyList<ModelTensor> Sources, IReadOnlyList<int> SourceIds, long Start, int Count)
-{
-    public bool IsLast => Start + Count == Tensor.ElementCount;
-}
+/// <summary>
+/// Elements [Start, Start + Count) of one merged tensor, to be read from each of its sources (unless the
+/// merger reads them itself, block by block, in which case the reader passes the job through untouched).
+/// </summary>
+internal sealed record ChunkJob(MergedTensor Tensor, IReadOnlyList<ModelTensor> Sources, IReadOnlyList<int> SourceIds, long Start, int Count, bool ReadByMerger);
 
 /// <summary>Raw bytes of one job, one buffer per source.</summary>
 internal sealed class ChunkData(int sources)
@@ -67,7 +67,7 @@ internal sealed class ChunkReader : IDisposable
             {
                 ChunkData data = free.Take(cancel.Token);
                 data.Job = job;
-                for (int s = 0; s < job.Sources.Count; s++)
+                for (int s = 0; s < (job.ReadByMerger ? 0 : job.Sources.Count); s++)
                 {
                     ModelTensor source = job.Sources[s];
                     int size = source.Type.Bits() / 8;
@@ -81,7 +81,7 @@ internal sealed class ChunkReader : IDisposable
                     if (!job.Tensor.IsCopied)
                     {
                         // Content hashes cover the merged tensors only, the same for every source.
-                        hashes?.Append(job.SourceIds[s], job.Tensor.Name, source.Type, source.Shape, buffer, job.IsLast);
+                        hashes?.AppendRun(job.SourceIds[s], source, job.Tensor.Name, job.Start, buffer);
                     }
                     progress?.Report(bytes);
                 }

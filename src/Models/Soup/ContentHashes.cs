@@ -1,37 +1,59 @@
 using System.IO.Hashing;
 using System.Text;
 using Dsoup.Engine.Checkpoints;
+using Dsoup.Models.Layouts;
 
 namespace Dsoup.Models.Soup;
 
 /// <summary>
-/// Content hashes of ingredients, computed while their bytes stream past (no extra read). An
-/// ingredient's hash is XxHash128 over, for each merged tensor in canonical-name order, its canonical
-/// name, dtype, shape and the XxHash128 of its bytes: so it identifies the values merged, whatever the
-/// file layout or tensor order.
+/// Content hashes of ingredients, computed while their bytes stream past (no extra read). A tensor's
+/// hash is XxHash128 over the XxHash128 digests of its blocks of <see cref="SoupMemory.BlockElements"/>
+/// elements, in order, so blocks can be hashed in parallel, in any order, by whoever reads them. An
+/// ingredient's hash is XxHash128 over, for each merged tensor in canonical-name order, its name,
+/// dtype, shape and tensor hash: it identifies the values merged, whatever the file layout or tensor order.
 /// </summary>
 public sealed class ContentHashes
 {
-    private readonly Dictionary<(int Source, string Tensor), XxHash128> running = [];
+    private readonly Dictionary<(int Source, string Tensor), byte[][]> blocks = [];
     private readonly Dictionary<(int Source, string Tensor), (StorageType Type, long[] Shape, byte[] Hash)> finished = [];
     private readonly Lock gate = new();
 
-    /// <summary>Feeds bytes of one source's tensor, in order; <paramref name="last"/> closes that tensor.</summary>
-    public void Append(int source, string tensor, StorageType type, long[] shape, ReadOnlySpan<byte> bytes, bool last)
+    public static int BlockCount(long elements) => (int)((elements + SoupMemory.BlockElements - 1) / SoupMemory.BlockElements);
+
+    /// <summary>Hashes one block (elements [block·B, block·B + count) of the tensor, as raw bytes).</summary>
+    public void AppendBlock(int source, ModelTensor tensor, string name, int block, ReadOnlySpan<byte> bytes)
     {
+        byte[] digest = XxHash128.Hash(bytes);
         lock (gate)
         {
-            if (!running.TryGetValue((source, tensor), out XxHash128? hash))
+            if (!blocks.TryGetValue((source, name), out byte[][]? digests))
             {
-                hash = new XxHash128();
-                running[(source, tensor)] = hash;
+                digests = new byte[BlockCount(tensor.ElementCount)][];
+                blocks[(source, name)] = digests;
             }
-            hash.Append(bytes);
-            if (last)
+            digests[block] = digest;
+            if (digests.All(d => d is not null))
             {
-                finished[(source, tensor)] = (type, shape, hash.GetCurrentHash());
-                running.Remove((source, tensor));
+                var hash = new XxHash128();
+                foreach (byte[] d in digests)
+                {
+                    hash.Append(d);
+                }
+                finished[(source, name)] = (tensor.Type, tensor.Shape, hash.GetCurrentHash());
+                blocks.Remove((source, name));
             }
+        }
+    }
+
+    /// <summary>Hashes every block within a run of a tensor's bytes that starts at element <paramref name="start"/> (a block boundary).</summary>
+    public void AppendRun(int source, ModelTensor tensor, string name, long start, ReadOnlySpan<byte> bytes)
+    {
+        int size = tensor.Type.Bits() / 8;
+        long blockBytes = (long)SoupMemory.BlockElements * size;
+        int first = (int)(start / SoupMemory.BlockElements);
+        for (long offset = 0; offset < bytes.Length; offset += blockBytes)
+        {
+            AppendBlock(source, tensor, name, first + (int)(offset / blockBytes), bytes.Slice((int)offset, (int)Math.Min(blockBytes, bytes.Length - offset)));
         }
     }
 
@@ -58,7 +80,7 @@ public sealed class ContentHashes
         lock (gate)
         {
             var hash = new XxHash128();
-            foreach (var ((s, tensor), (type, shape, digest)) in finished.Where(f => f.Key.Source == source).OrderBy(f => f.Key.Tensor, StringComparer.Ordinal))
+            foreach (var ((_, tensor), (type, shape, digest)) in finished.Where(f => f.Key.Source == source).OrderBy(f => f.Key.Tensor, StringComparer.Ordinal))
             {
                 hash.Append(Encoding.UTF8.GetBytes($"{tensor}\0{type.Name()}\0{string.Join(",", shape)}\0"));
                 hash.Append(digest);

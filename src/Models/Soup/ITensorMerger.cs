@@ -23,6 +23,11 @@ internal sealed class BlockScratch
 
     public float[] Means { get; } = new float[SoupMemory.BlockElements];
 
+    public int[] SmallSums { get; } = new int[SoupMemory.BlockElements];
+
+    /// <summary>One block of raw source bytes (up to 8 bytes an element).</summary>
+    public byte[] Raw { get; } = new byte[SoupMemory.BlockElements * 8];
+
     public BlockAccumulator Accumulator { get; } = new();
 
     private double[][] sources = [];

@@ -31,7 +31,8 @@ public static class SoupEngine
         {
             throw new IOException($"{(File.Exists(run.OutputPath) ? run.OutputPath : run.StatePath)} already exists; pass --overwrite to replace it");
         }
-        ITensorMerger merger = CreateMerger(plan, out long[]? exactWeights);
+        var hashes = new ContentHashes();
+        ITensorMerger merger = CreateMerger(plan, hashes, run.Progress, out long[]? exactWeights);
         if (run.StatePath is not null && exactWeights is null)
         {
             throw new ArgumentException("a soup state (--state) keeps exact sums: use the uniform method or whole-number weights");
@@ -42,7 +43,6 @@ public static class SoupEngine
         string placeholder = ContentHashes.Placeholder;
         byte[] header = SafetensorsWriter.EncodeHeader(headers, Metadata(plan, _ => placeholder, placeholder, placeholder));
 
-        var hashes = new ContentHashes();
         bool journaled = run.StatePath is null;
         string fingerprint = MergeJournal.Fingerprint(header, sources);
         List<JournalEntry> resumed = journaled ? VerifiedEntries(run.OutputPath, fingerprint, header, headers) : [];
@@ -69,7 +69,7 @@ public static class SoupEngine
             var states = state is null ? null : new BufferPool<StateBuffers>(WriteBuffers, () => new StateBuffers(chunkElements));
             var scratch = new float[chunkElements];
             using var writes = new WriteBehind();
-            using var reader = new ChunkReader(Jobs(plan, first, chunkElements), n + 1, hashes, run.Progress);
+            using var reader = new ChunkReader(Jobs(plan, first, chunkElements, merger is ExactMeanMerger), n + 1, hashes, run.Progress);
             var pending = new List<JournalEntry>();
             long sinceFlush = 0;
             long produced = first > 0 ? resumed[^1].End : 0; // data bytes handed to the writer (it writes behind)
@@ -147,6 +147,10 @@ public static class SoupEngine
                 }
                 if (interruptNow)
                 {
+                    if (run.InterruptAbruptly)
+                    {
+                        Environment.FailFast($"dsoup: simulated crash after {t + 1} tensors (test hook)");
+                    }
                     interrupted = true;
                     throw new SoupInterruptedException(t + 1);
                 }
@@ -180,7 +184,7 @@ public static class SoupEngine
         }
     }
 
-    private static ITensorMerger CreateMerger(SoupPlan plan, out long[]? exactWeights)
+    private static ITensorMerger CreateMerger(SoupPlan plan, ContentHashes hashes, IProgress<long>? progress, out long[]? exactWeights)
     {
         exactWeights = null;
         bool whole = plan.Weights.All(w => w > 0 && w == Math.Floor(w) && w <= int.MaxValue);
@@ -189,7 +193,7 @@ public static class SoupEngine
             case SoupMethod.Uniform:
             case SoupMethod.Weighted when whole:
                 exactWeights = plan.Weights.Select(w => (long)w).ToArray();
-                return new ExactMeanMerger(exactWeights, plan.Inputs);
+                return new ExactMeanMerger(exactWeights, plan.Inputs, hashes, progress);
             case SoupMethod.Ties:
                 return new TiesMerger(plan.Options, plan.Weights, plan.Inputs, plan.Base!);
             default:
@@ -226,7 +230,7 @@ public static class SoupEngine
         }
     }
 
-    private static IEnumerable<ChunkJob> Jobs(SoupPlan plan, int first, long chunkElements)
+    private static IEnumerable<ChunkJob> Jobs(SoupPlan plan, int first, long chunkElements, bool mergerReads)
     {
         for (int t = first; t < plan.Output.Count; t++)
         {
@@ -236,7 +240,7 @@ public static class SoupEngine
                 var (sources, ids) = Sources(plan, m);
                 foreach (long start in ChunkStarts(m, chunkElements))
                 {
-                    yield return new ChunkJob(m, sources, ids, start, (int)Math.Min(chunkElements, m.ElementCount - start));
+                    yield return new ChunkJob(m, sources, ids, start, (int)Math.Min(chunkElements, m.ElementCount - start), mergerReads && !m.IsCopied);
                 }
             }
         }

@@ -22,6 +22,7 @@ public static class SoupMemory
     public static (long ChunkElements, long PeakBytes) Budget(SoupPlan plan)
     {
         long perElement = BytesPerElement(plan);
+        // Exact soups read block by block in each worker: their inputs take no chunk buffers.
         long chunk = (plan.Options.MaxMemory - FixedOverhead) / Math.Max(1, perElement);
         chunk = Math.Min(MaxChunkElements, chunk / BlockElements * BlockElements);
         if (chunk < BlockElements)
@@ -40,6 +41,12 @@ public static class SoupMemory
             : plan.Tensors.Max(t => t.Inputs.Sum(i => i is null ? 0 : i.Type.Bits() / 8) + (t.Base is null ? 0 : t.Base.Type.Bits() / 8));
         long output = plan.Tensors.Count == 0 ? 4 : plan.Tensors.Max(t => t.OutputType.Bits() / 8);
         long sources = plan.Inputs.Count + (plan.Base is null ? 0 : 1);
+        bool exact = plan.Options.Method == SoupMethod.Uniform
+            || (plan.Options.Method == SoupMethod.Weighted && plan.Weights.All(w => w > 0 && w == Math.Floor(w)));
+        if (exact)
+        {
+            raw = 0;
+        }
         long working = plan.Options.Method switch
         {
             SoupMethod.Ties => sources * 8 + 8,

@@ -16,6 +16,9 @@ public sealed record SoupRunOptions(string OutputPath)
     /// partial output and journal behind (throws <see cref="SoupInterruptedException"/>).
     /// </summary>
     public int? InterruptAfterTensors { get; init; }
+
+    /// <summary>With <see cref="InterruptAfterTensors"/>: die at once (Environment.FailFast), as a killed process would.</summary>
+    public bool InterruptAbruptly { get; init; }
 }
 
 /// <summary>What a finished soup reports.</summary>

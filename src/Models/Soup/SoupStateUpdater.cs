@@ -137,7 +137,7 @@ public static class SoupStateUpdater
             int n = (int)Math.Min(Chunk, count - start);
             sums.Read(start * 16, MemoryMarshal.AsBytes(stored.AsSpan(0, n)));
             model.Read(start * modelSize, raw.AsSpan(0, n * modelSize));
-            hashes.Append(0, name, model.Type, model.Shape, raw.AsSpan(0, n * modelSize), start + n == count);
+            hashes.AppendRun(0, model, name, start, raw.AsSpan(0, n * modelSize));
             progress?.Report(n * (16L + modelSize));
             int blocks = (n + SoupMemory.BlockElements - 1) / SoupMemory.BlockElements;
             long firstBlock = start / SoupMemory.BlockElements;
@@ -174,15 +174,16 @@ public static class SoupStateUpdater
     private static string HashOnly(SoupStateManifest manifest, Dictionary<string, ModelTensor> tensors, Func<string, bool> copied)
     {
         var hashes = new ContentHashes();
-        var buffer = new byte[8 << 20];
         foreach (string name in manifest.Tensors.Keys.Where(n => !copied(n)))
         {
             ModelTensor t = tensors[name];
-            for (long start = 0; start < t.ByteLength; start += buffer.Length)
+            int size = t.Type.Bits() / 8;
+            var buffer = new byte[Math.Min(t.ByteLength, 64L * SoupMemory.BlockElements * size)];
+            for (long start = 0; start < t.ElementCount; start += buffer.Length / size)
             {
-                int n = (int)Math.Min(buffer.Length, t.ByteLength - start);
-                t.Read(start, buffer.AsSpan(0, n));
-                hashes.Append(0, name, t.Type, t.Shape, buffer.AsSpan(0, n), start + n >= t.ByteLength);
+                int n = (int)Math.Min(buffer.Length / size, t.ElementCount - start);
+                t.Read(start * size, buffer.AsSpan(0, n * size));
+                hashes.AppendRun(0, t, name, start, buffer.AsSpan(0, n * size));
             }
         }
         return hashes.IngredientHash(0);

@@ -41,6 +41,29 @@ public static class SyntheticCheckpoint
         PlanWriter.Write(path, plan, p => p.Type, metadata, producer);
     }
 
+    /// <summary>
+    /// A size-only stand-in for benchmarks: square "unet.block_N.weight" tensors of 4096×4096 elements
+    /// (the last one shorter) adding up to <paramref name="bytes"/>, in diffusers naming.
+    /// </summary>
+    public static void WriteFlat(string path, long bytes, StorageType type, ulong baseSeed, ulong variantSeed, float perturbation)
+    {
+        long elements = bytes / (type.Bits() / 8);
+        const long Side = 4096;
+        var tensors = new List<ModelTensor>();
+        for (int i = 0; elements > 0; i++)
+        {
+            long rows = Math.Min(Side, (elements + Side - 1) / Side);
+            long count = Math.Min(elements, rows * Side);
+            long[] shape = count == rows * Side ? [rows, Side] : [count];
+            tensors.Add(new ModelTensor($"unet.block_{i}.weight", ModelComponent.Unet, $"block_{i}.weight", type, shape, []));
+            elements -= count;
+        }
+        var metadata = new Dictionary<string, string> { ["format"] = "pt", ["dsoup.synthetic"] = $"flat {bytes} bytes base={baseSeed} variant={variantSeed}" };
+        // Component-prefixed names, so the file reads back as a (size-only) UNet.
+        PlanWriter.Write(path, tensors.Select(t => new PlannedTensor(t.Name, t.Shape, [t])).ToList(), p => p.Type, metadata,
+            new SyntheticValues(baseSeed, variantSeed, perturbation));
+    }
+
     /// <summary>LitEma-style copies of the UNet tensors ("model_ema." + key without dots), with values of their own.</summary>
     private static IEnumerable<PlannedTensor> EmaCopies(IReadOnlyList<ModelTensor> tensors) =>
         tensors.Where(t => t.Component == ModelComponent.Unet).Select(t =>

@@ -157,7 +157,7 @@ public class SoupBehaviourTests : IClassFixture<SoupFixture>
 
         // Different shapes for one tensor: reported, and nothing written.
         string inpainting = fixture.File("inpaint.safetensors");
-        Synthetic.SyntheticCheckpoint.Write(inpainting, new Synthetic.SyntheticOptions(ModelFamily.Tiny with { Unet = ModelFamily.Tiny.Unet with { InChannels = 9 } }));
+        Synthetic.SyntheticCheckpoint.Write(inpainting, new Synthetic.SyntheticOptions(ModelFamily.TinyInpainting));
         using var ii = SoupIngredient.Open(inpainting);
         SoupPlan plan = SoupPlanner.Plan([ia, ii], null, null, new SoupOptions());
         Assert.Contains(plan.Report.Conflicts, c => c.Contains("'unet.conv_in.weight' has different shapes", StringComparison.Ordinal));

@@ -59,6 +59,66 @@ public static class FixedPointKernels
         return true;
     }
 
+    /// <summary>The largest exponent field (0–31) among f16 values: bounds their magnitude below 2^(field − 14).</summary>
+    public static int MaxF16ExponentField(ReadOnlySpan<ushort> bits)
+    {
+        int i = 0, max = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<ushort> acc = Vector512<ushort>.Zero;
+            ref ushort source = ref MemoryMarshal.GetReference(bits);
+            for (; i + 32 <= bits.Length; i += 32)
+            {
+                acc = Vector512.Max(acc, Vector512.LoadUnsafe(ref source, (nuint)i) & Vector512.Create((ushort)0x7C00));
+            }
+            for (int lane = 0; lane < 32; lane++)
+            {
+                max = Math.Max(max, acc.GetElement(lane));
+            }
+        }
+        for (; i < bits.Length; i++)
+        {
+            max = Math.Max(max, bits[i] & 0x7C00);
+        }
+        return max >> 10;
+    }
+
+    /// <summary>
+    /// The 32-bit form of <see cref="AccumulateF16"/> for blocks of small values: value · 2^24 comes from
+    /// the f16 bits moved into an f32 whose exponent already carries the 2^24, then converted to an integer.
+    /// The caller guarantees no NaN/infinity and that every sum stays below 2^31 (see <see cref="MaxF16ExponentField"/>).
+    /// </summary>
+    public static void AccumulateF16Small(ReadOnlySpan<ushort> bits, Span<int> sums, int weight)
+    {
+        int i = 0;
+        if (Avx512F.IsSupported)
+        {
+            ref ushort source = ref MemoryMarshal.GetReference(bits);
+            ref int target = ref MemoryMarshal.GetReference(sums);
+            var w = Vector512.Create(weight);
+            for (; i + 16 <= bits.Length; i += 16)
+            {
+                Vector512<int> x = Avx512F.ConvertToVector512Int32(Vector256.LoadUnsafe(ref source, (nuint)i));
+                Vector512<int> magnitudeBits = x & Vector512.Create(0x7FFF);
+                // Normal: f16 bits << 13 with exponent bias 112 + 24 is the f32 of value · 2^24; subnormal: the mantissa itself.
+                Vector512<int> normal = Avx512F.ConvertToVector512Int32WithTruncation(((magnitudeBits << 13) + Vector512.Create(136 << 23)).AsSingle());
+                Vector512<int> magnitude = Vector512.ConditionalSelect(Vector512.LessThan(magnitudeBits, Vector512.Create(0x0400)), magnitudeBits, normal);
+                Vector512<int> value = Vector512.ConditionalSelect(Vector512.GreaterThan(x, Vector512.Create(0x7FFF)), -magnitude, magnitude);
+                Vector512<int> acc = Vector512.LoadUnsafe(ref target, (nuint)i);
+                (weight == 1 ? acc + value : acc + value * w).StoreUnsafe(ref target, (nuint)i);
+            }
+        }
+        for (; i < bits.Length; i++)
+        {
+            int x = bits[i], e = (x >> 10) & 31, m = x & 1023;
+            int magnitude = e == 0 ? m : (m | 1024) << (e - 1);
+            sums[i] += weight * ((x & 0x8000) != 0 ? -magnitude : magnitude);
+        }
+    }
+
+    /// <summary>Widens 32-bit sums to 64 bits.</summary>
+    public static void Widen(ReadOnlySpan<int> sums, Span<long> wide) => TensorPrimitives.ConvertTruncating<int, long>(sums, wide);
+
     /// <summary>The number of low zero bits every sum shares (64 when all are zero): the OR of the sums has them.</summary>
     public static int SharedTrailingZeros(ReadOnlySpan<long> sums)
     {
@@ -149,7 +209,10 @@ public static class FixedPointKernels
         int i = 0;
         if (Avx512DQ.IsSupported)
         {
-            var factor = Vector512.Create(Math.ScaleB(1.0, exponent) / divisor);
+            var scale = Vector512.Create(Math.ScaleB(1.0, exponent));
+            var w = Vector512.Create((double)divisor);
+            var reciprocal = Vector512.Create(1.0 / divisor);
+            var exactRange = Vector512.Create(9007199254740992.0); // 2^53: below it the f64 sum is exact
             ref long source = ref MemoryMarshal.GetReference(sums);
             ref ushort target = ref MemoryMarshal.GetReference(output);
             var lowMask = Vector512.Create(0x1FFFu);
@@ -157,13 +220,16 @@ public static class FixedPointKernels
             var smallest = Vector512.Create((uint)(-14 + 127) << 23);
             for (; i + 16 <= n; i += 16)
             {
-                Vector256<float> low = Avx512F.ConvertToVector256Single(Avx512DQ.ConvertToVector512Double(Vector512.LoadUnsafe(ref source, (nuint)i)) * factor);
-                Vector256<float> high = Avx512F.ConvertToVector256Single(Avx512DQ.ConvertToVector512Double(Vector512.LoadUnsafe(ref source, (nuint)(i + 8))) * factor);
+                (Vector256<float> low, Vector256<uint> lowInexact) = Quotient(Vector512.LoadUnsafe(ref source, (nuint)i), w, reciprocal, scale, exactRange);
+                (Vector256<float> high, Vector256<uint> highInexact) = Quotient(Vector512.LoadUnsafe(ref source, (nuint)(i + 8)), w, reciprocal, scale, exactRange);
                 Vector512<float> mean = Vector512.Create(low, high);
                 HalfBits.ToF16(mean).StoreUnsafe(ref target, (nuint)i);
+                // A lane needs the exact route only if its f32 value lands on an f16 midpoint (or in f16's
+                // subnormal range) and is not already the exact mean (exact ties round to even correctly).
                 Vector512<uint> magnitude = mean.AsUInt32() & Vector512.Create(0x7FFF_FFFFu);
-                Vector512<uint> flagged = Vector512.Equals(magnitude & lowMask, midpoint)
-                    | (Vector512.LessThan(magnitude, smallest) & ~Vector512.Equals(magnitude, Vector512<uint>.Zero));
+                Vector512<uint> flagged = (Vector512.Equals(magnitude & lowMask, midpoint)
+                    | (Vector512.LessThan(magnitude, smallest) & ~Vector512.Equals(magnitude, Vector512<uint>.Zero)))
+                    & Vector512.Create(lowInexact, highInexact);
                 if (flagged != Vector512<uint>.Zero)
                 {
                     for (int lane = 0; lane < 16; lane++)
@@ -182,6 +248,26 @@ public static class FixedPointKernels
             Mean(sums[i..], exponent, divisor, FloatFormat.F16, rest);
             HalfBits.SingleToF16(rest, output[i..]);
         }
+    }
+
+    /// <summary>
+    /// Eight means S·2^E/W as f32, and a mask of the lanes where that f32 may differ from the exact mean:
+    /// the f64 quotient (S times 1/W, a couple of ulps off at most) is exact when its FMA residual is zero
+    /// (and |S| &lt; 2^53), the f32 when it widens back equal. Lanes that are not known exact are only
+    /// redone when they also land on a midpoint.
+    /// </summary>
+    private static (Vector256<float> Mean, Vector256<uint> Inexact) Quotient(Vector512<long> sums, Vector512<double> w, Vector512<double> reciprocal,
+        Vector512<double> scale, Vector512<double> exactRange)
+    {
+        Vector512<double> s = Avx512DQ.ConvertToVector512Double(sums);
+        Vector512<double> q = s * reciprocal;
+        Vector512<double> exact = Vector512.Equals(Avx512F.FusedMultiplyAdd(q, w, -s), Vector512<double>.Zero)
+            & Vector512.LessThan(Vector512.Abs(s), exactRange);
+        Vector512<double> scaled = q * scale;
+        Vector256<float> mean = Avx512F.ConvertToVector256Single(scaled);
+        exact &= Vector512.Equals(Avx512F.ConvertToVector512Double(mean), scaled);
+        Vector256<uint> inexact = ~Avx512F.ConvertToVector256UInt32(exact.AsUInt64());
+        return (mean, inexact);
     }
 
     private static bool Ambiguous(float f, double d, FloatFormat format)

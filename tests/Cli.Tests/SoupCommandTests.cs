@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Dsoup.Cli.Tests;
+
+public class SoupCommandTests : IDisposable
+{
+    private readonly string folder = Directory.CreateTempSubdirectory("dsoup-soup-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(folder, recursive: true);
+
+    private string File(string name) => Path.Combine(folder, name);
+
+    private void Variants(params int[] variants)
+    {
+        foreach (int v in variants)
+        {
+            Assert.Equal(0, CliRun.Of("synthesize", File($"v{v}.safetensors"), "--variant", $"{v}", "--perturbation", "0.1").ExitCode);
+        }
+    }
+
+    [Fact]
+    public void DryRunReportsThePlanAndReadsNoData()
+    {
+        Variants(1, 2);
+        CliRun plan = CliRun.Of("soup", File("v1.safetensors"), File("v2.safetensors"), "--dry-run");
+        Assert.Equal(0, plan.ExitCode);
+        Assert.Contains("964 merged, 0 copied, 0 left out", plan.Output);
+        Assert.Contains("conflicts   none", plan.Output);
+        Assert.Contains("GB/s read", plan.Output);
+        CliRun json = CliRun.Of("soup", File("v1.safetensors"), File("v2.safetensors"), "--dry-run", "--json", "--method", "ties", "--base", File("v1.safetensors"));
+        using var document = JsonDocument.Parse(json.Output);
+        Assert.Equal("ties", document.RootElement.GetProperty("plan").GetProperty("method").GetString());
+        Assert.False(System.IO.File.Exists(File("v1.safetensors.partial")));
+    }
+
+    [Fact]
+    public void ADryRunWithConflictsExitsNonZeroAndListsThem()
+    {
+        Variants(1);
+        Assert.Equal(0, CliRun.Of("synthesize", File("inpaint.safetensors"), "--family", "tiny-inpainting").ExitCode);
+        CliRun run = CliRun.Of("soup", File("v1.safetensors"), File("inpaint.safetensors"), "--dry-run");
+        Assert.Equal(1, run.ExitCode);
+        Assert.Contains("different shapes", run.Output);
+        CliRun merge = CliRun.Of("soup", File("v1.safetensors"), File("inpaint.safetensors"), "-o", File("never.safetensors"));
+        merge.AssertCleanFailure("the soup cannot be made", "different shapes");
+        Assert.False(System.IO.File.Exists(File("never.safetensors")));
+    }
+
+    [Fact]
+    public void StateAddAndRemoveWorkFromTheCommandLine()
+    {
+        Variants(1, 2, 3);
+        Assert.Equal(0, CliRun.Of("soup", File("v1.safetensors"), File("v2.safetensors"), File("v3.safetensors"), "-o", File("s123.safetensors"), "--state", File("s.state")).ExitCode);
+        Assert.Equal(0, CliRun.Of("soup", File("v1.safetensors"), File("v3.safetensors"), "-o", File("s13.safetensors")).ExitCode);
+        CliRun remove = CliRun.Of("soup", "remove", File("s.state"), File("v2.safetensors"), "-o", File("removed.safetensors"));
+        Assert.Equal(0, remove.ExitCode);
+        Assert.Equal(System.IO.File.ReadAllBytes(File("s13.safetensors")), System.IO.File.ReadAllBytes(File("removed.safetensors")));
+        CliRun.Of("soup", "remove", File("s.state"), File("v2.safetensors"), "-o", File("again.safetensors")).AssertCleanFailure("is not an ingredient");
+    }
+
+    [Fact]
+    public void ARecipeFileDescribesTheSameSoupAsFlags()
+    {
+        Variants(1, 2, 3);
+        Assert.Equal(0, CliRun.Of("soup", File("v1.safetensors"), File("v2.safetensors"), File("v3.safetensors"), "--method", "weighted",
+            "--weights", "2,1,1", "-o", File("flags.safetensors")).ExitCode);
+        System.IO.File.WriteAllText(File("recipe.json"), """
+            {
+              // paths are relative to the recipe
+              "inputs": [{"path": "v1.safetensors", "weight": 2}, {"path": "v2.safetensors"}, {"path": "v3.safetensors"}],
+              "method": "weighted",
+              "output": "recipe.safetensors"
+            }
+            """);
+        Assert.Equal(0, CliRun.Of("soup", "--recipe", File("recipe.json")).ExitCode);
+        Assert.Equal(System.IO.File.ReadAllBytes(File("flags.safetensors")), System.IO.File.ReadAllBytes(File("recipe.safetensors")));
+        System.IO.File.WriteAllText(File("bad.json"), """{"inputs": [{"path": "v1.safetensors"}], "mehtod": "ties"}""");
+        CliRun.Of("soup", "--recipe", File("bad.json")).AssertCleanFailure("not a valid soup recipe");
+    }
+
+    [Fact]
+    public void WrongWeightCountsAndMissingBasesAreExplained()
+    {
+        Variants(1, 2);
+        CliRun.Of("soup", File("v1.safetensors"), File("v2.safetensors"), "--method", "weighted", "--weights", "1,2,3", "-o", File("x.safetensors"))
+            .AssertCleanFailure("3 weights given for 2 inputs");
+        CliRun.Of("soup", File("v1.safetensors"), File("v2.safetensors"), "--method", "task-arithmetic", "-o", File("x.safetensors"))
+            .AssertCleanFailure("needs --base");
+        CliRun.Of("soup", File("v1.safetensors"), File("v2.safetensors"), "--max-memory", "lots", "-o", File("x.safetensors"))
+            .AssertCleanFailure("is not a size");
+    }
+
+    [Fact]
+    public void AKilledMergeResumesToTheSameBytes()
+    {
+        Variants(1, 2);
+        Assert.Equal(0, CliRun.Of("soup", File("v1.safetensors"), File("v2.safetensors"), "-o", File("straight.safetensors")).ExitCode);
+        int crashed = RunProcess(new Dictionary<string, string> { ["DSOUP_TEST_INTERRUPT_AFTER_TENSORS"] = "500" },
+            "soup", File("v1.safetensors"), File("v2.safetensors"), "-o", File("killed.safetensors"));
+        Assert.NotEqual(0, crashed);
+        Assert.False(System.IO.File.Exists(File("killed.safetensors")));
+        Assert.True(System.IO.File.Exists(File("killed.safetensors.partial.journal")));
+        CliRun resume = CliRun.Of("soup", File("v1.safetensors"), File("v2.safetensors"), "-o", File("killed.safetensors"));
+        Assert.Equal(0, resume.ExitCode);
+        Assert.Contains("resumed after 500 finished tensors", resume.Output);
+        Assert.Equal(System.IO.File.ReadAllBytes(File("straight.safetensors")), System.IO.File.ReadAllBytes(File("killed.safetensors")));
+    }
+
+    private static int RunProcess(Dictionary<string, string> environment, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        start.ArgumentList.Add(typeof(DsoupApp).Assembly.Location);
+        foreach (string arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
+        }
+        using var process = Process.Start(start)!;
+        process.StandardOutput.ReadToEnd();
+        process.StandardError.ReadToEnd();
+        process.WaitForExit();
+        return process.ExitCode;
+    }
+}
