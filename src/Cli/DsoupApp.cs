@@ -17,6 +17,7 @@ public static class DsoupApp
         root.Subcommands.Add(InspectCommand.Create(context));
         root.Subcommands.Add(ConvertCommand.Create(context));
         root.Subcommands.Add(SoupCommand.Create(context));
+        root.Subcommands.Add(LoraCommand.Create(context));
         root.Subcommands.Add(SynthesizeCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(DevicesCommand.Create(context));

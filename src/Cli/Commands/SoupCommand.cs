@@ -37,13 +37,14 @@ internal static class SoupCommand
         var json = new Option<bool>("--json") { Description = "With --dry-run: print the plan as JSON." };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the output (and state) if they exist." };
         var recipe = new Option<string?>("--recipe") { Description = "Read the soup from a JSON recipe (same names as these flags); flags given here win." };
+        var loras = LoraOption("Apply LoRAs on top of the soup: W = soup + strength·(α/r)·B·A (FILE or FILE:STRENGTH, repeatable).");
 
         var command = new Command("soup",
             "Merge models by streaming weight averaging (Diffusion Soup), tensor by tensor in bounded memory. " +
             "Uniform and whole-number-weighted soups are exact: correctly rounded, independent of input order, and with --state any ingredient can later be added or removed bit for bit.")
         {
             inputs, output, method, weights, baseModel, lambda, density, dropRate, seed, alpha, keys, fallback,
-            include, exclude, ema, dtype, layout, maxMemory, state, dryRun, json, overwrite, recipe,
+            include, exclude, ema, dtype, layout, maxMemory, state, dryRun, json, overwrite, recipe, loras,
         };
         command.Subcommands.Add(Change(context, StateChange.Add));
         command.Subcommands.Add(Change(context, StateChange.Remove));
@@ -81,83 +82,116 @@ internal static class SoupCommand
                 Layout = Choices.ParseLayout(Pick(layout, file?.Layout, null)),
                 MaxMemory = Units.ParseSize(Pick(maxMemory, file?.MaxMemory, "256MiB")!),
             };
-            string? basePath = Pick(baseModel, file?.Base, null);
-            string? fallbackPath = Pick(fallback, file?.Fallback, null);
-            string? outputPath = Pick(output, file?.Output, null);
-            string? statePath = Pick(state, file?.State, null);
-
-            var opened = new List<SoupIngredient>();
-            try
-            {
-                foreach (var i in ingredients)
-                {
-                    opened.Add(SoupIngredient.Open(i.Path, i.Name));
-                }
-                SoupIngredient? baseIngredient = basePath is null ? null : SoupIngredient.Open(basePath);
-                SoupIngredient? fallbackIngredient = fallbackPath is null ? null : SoupIngredient.Open(fallbackPath);
-                if (baseIngredient is not null)
-                {
-                    opened.Add(baseIngredient);
-                }
-                if (fallbackIngredient is not null)
-                {
-                    opened.Add(fallbackIngredient);
-                }
-                var inputList = opened.Take(ingredients.Count).ToList();
-                SoupPlan plan = SoupPlanner.Plan(inputList, baseIngredient, fallbackIngredient, options);
-                double ceiling = Measure.ReadCeiling(ingredients.Select(i => i.Path), 512L << 20);
-                if (result.GetValue(dryRun))
-                {
-                    if (result.GetValue(json))
-                    {
-                        context.Output.WriteLine(JsonSerializer.Serialize(new { plan = plan.Report, readCeilingBytesPerSecond = ceiling }, InspectCommand.JsonOptions));
-                    }
-                    else
-                    {
-                        PrintPlan(plan.Report, ceiling, options.MaxMemory, context.Output);
-                    }
-                    return plan.Report.Conflicts.Count == 0 ? 0 : CliErrors.Failure;
-                }
-                if (outputPath is null)
-                {
-                    throw new ArgumentException("name the soup to write with -o/--output (or use --dry-run)");
-                }
-                if (result.GetValue(CliContext.DeviceOption) is string device && device != "cpu")
-                {
-                    context.Error.WriteLine($"note: streaming merges run on the CPU (they are bound by reading, not arithmetic); --device {device} is not used here");
-                }
-                ByteProgress progress = context.Progress("soup", plan.Report.BytesToRead, ceiling);
-                SoupResult soup = SoupEngine.Run(plan, new SoupRunOptions(outputPath)
-                {
-                    StatePath = statePath,
-                    Progress = progress,
-                    Overwrite = result.GetValue(overwrite),
-                    InterruptAfterTensors = TestInterrupt(),
-                    InterruptAbruptly = true,
-                });
-                progress.Finish();
-                context.Output.WriteLine($"wrote {outputPath}: {plan.Report.Merged} tensors merged ({options.Method.Name()}), {plan.Report.Copied} copied" +
-                    (soup.ResumedTensors > 0 ? $", resumed after {soup.ResumedTensors} finished tensors" : "") +
-                    string.Create(CultureInfo.InvariantCulture, $"; read {Units.Bytes((long)progress.BytesPerSecond)}/s = {progress.BytesPerSecond / ceiling:P0} of the read ceiling"));
-                for (int i = 0; i < inputList.Count; i++)
-                {
-                    context.Output.WriteLine($"  {soup.InputHashes[i]}  {inputList[i].Name}");
-                }
-                if (statePath is not null)
-                {
-                    context.Output.WriteLine($"soup state: {statePath}");
-                }
-                return 0;
-            }
-            finally
-            {
-                foreach (SoupIngredient i in opened)
-                {
-                    i.Dispose();
-                }
-            }
+            var job = new SoupJob(ingredients, options,
+                Pick(baseModel, file?.Base, null), Pick(fallback, file?.Fallback, null),
+                Given(result, loras) ? result.GetValue(loras)! : file?.Loras ?? [],
+                Pick(output, file?.Output, null), Pick(state, file?.State, null),
+                result.GetValue(dryRun), result.GetValue(json), result.GetValue(overwrite));
+            return Execute(context, result, job);
         }));
         return command;
+    }
+
+    /// <summary>Everything one soup run needs, whether it came from flags, a recipe file or 'dsoup lora apply'.</summary>
+    internal sealed record SoupJob(
+        IReadOnlyList<SoupRecipeFile.Input> Ingredients,
+        SoupOptions Options,
+        string? BasePath,
+        string? FallbackPath,
+        IReadOnlyList<string> Loras,
+        string? OutputPath,
+        string? StatePath,
+        bool DryRun,
+        bool Json,
+        bool Overwrite);
+
+    internal static Option<string[]?> LoraOption(string description) =>
+        new("--lora") { Description = description, AllowMultipleArgumentsPerToken = true };
+
+    /// <summary>Opens the ingredients, plans, then either reports the plan (dry run) or runs the merge.</summary>
+    internal static int Execute(CliContext context, ParseResult result, SoupJob job)
+    {
+        var options = job.Options;
+        var opened = new List<IDisposable>();
+        try
+        {
+            var inputList = new List<SoupIngredient>();
+            foreach (var i in job.Ingredients)
+            {
+                inputList.Add(Track(opened, SoupIngredient.Open(i.Path, i.Name)));
+            }
+            SoupIngredient? baseIngredient = job.BasePath is null ? null : Track(opened, SoupIngredient.Open(job.BasePath));
+            SoupIngredient? fallbackIngredient = job.FallbackPath is null ? null : Track(opened, SoupIngredient.Open(job.FallbackPath));
+            var loraList = new List<Models.Lora.SoupLora>();
+            foreach (string spec in job.Loras)
+            {
+                (string path, double strength) = Models.Lora.SoupLora.ParseSpec(spec);
+                loraList.Add(new Models.Lora.SoupLora(Track(opened, Models.Lora.LoraFile.Open(path)), strength));
+            }
+            string? outputPath = job.OutputPath, statePath = job.StatePath;
+            SoupPlan plan = SoupPlanner.Plan(inputList, baseIngredient, fallbackIngredient, options, loraList);
+            double ceiling = Measure.ReadCeiling(job.Ingredients.Select(i => i.Path), 512L << 20);
+            if (job.DryRun)
+            {
+                if (job.Json)
+                {
+                    context.Output.WriteLine(JsonSerializer.Serialize(new { plan = plan.Report, readCeilingBytesPerSecond = ceiling }, InspectCommand.JsonOptions));
+                }
+                else
+                {
+                    PrintPlan(plan.Report, ceiling, options.MaxMemory, context.Output);
+                }
+                return plan.Report.Conflicts.Count == 0 ? 0 : CliErrors.Failure;
+            }
+            if (outputPath is null)
+            {
+                throw new ArgumentException("name the soup to write with -o/--output (or use --dry-run)");
+            }
+            if (result.GetValue(CliContext.DeviceOption) is string device && device != "cpu")
+            {
+                context.Error.WriteLine($"note: streaming merges run on the CPU (they are bound by reading, not arithmetic); --device {device} is not used here");
+            }
+            ByteProgress progress = context.Progress("soup", plan.Report.BytesToRead, ceiling);
+            SoupResult soup = SoupEngine.Run(plan, new SoupRunOptions(outputPath)
+            {
+                StatePath = statePath,
+                Progress = progress,
+                Overwrite = job.Overwrite,
+                InterruptAfterTensors = TestInterrupt(),
+                InterruptAbruptly = true,
+            });
+            progress.Finish();
+            context.Output.WriteLine($"wrote {outputPath}: {plan.Report.Merged} tensors merged ({options.Method.Name()}), {plan.Report.Copied} copied" +
+                (soup.ResumedTensors > 0 ? $", resumed after {soup.ResumedTensors} finished tensors" : "") +
+                string.Create(CultureInfo.InvariantCulture, $"; read {Units.Bytes((long)progress.BytesPerSecond)}/s = {progress.BytesPerSecond / ceiling:P0} of the read ceiling"));
+            for (int i = 0; i < inputList.Count; i++)
+            {
+                context.Output.WriteLine($"  {soup.InputHashes[i]}  {inputList[i].Name}");
+            }
+            foreach (var lora in loraList)
+            {
+                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {lora.File.Hash}  {lora.Name} (LoRA, strength {lora.Strength})"));
+            }
+            if (statePath is not null)
+            {
+                context.Output.WriteLine($"soup state: {statePath}");
+            }
+            return 0;
+        }
+        finally
+        {
+            foreach (IDisposable d in opened)
+            {
+                d.Dispose();
+            }
+        }
+    }
+
+    private static T Track<T>(List<IDisposable> opened, T item)
+        where T : IDisposable
+    {
+        opened.Add(item);
+        return item;
     }
 
     private static Command Change(CliContext context, StateChange change)

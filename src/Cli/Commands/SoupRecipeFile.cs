@@ -8,7 +8,8 @@ namespace Dsoup.Cli.Commands;
 /// {"inputs": [{"path": "a.safetensors", "weight": 1}, ...], "method": "ties", "base": "base.safetensors",
 ///  "lambda": 1, "density": 0.2, "drop_rate": 0.5, "seed": 0, "alpha": 1, "keys": "strict",
 ///  "fallback": null, "include": [], "exclude": [], "ema": "drop", "dtype": null, "layout": null,
-///  "max_memory": "256MiB", "output": "soup.safetensors", "state": null}. Flags given on the command line win.
+///  "max_memory": "256MiB", "output": "soup.safetensors", "state": null,
+///  "loras": ["style.safetensors:0.8"]}. Flags given on the command line win.
 /// </summary>
 internal sealed record SoupRecipeFile(
     List<SoupRecipeFile.Input> Inputs,
@@ -28,7 +29,8 @@ internal sealed record SoupRecipeFile(
     string? Layout = null,
     string? MaxMemory = null,
     string? Output = null,
-    string? State = null)
+    string? State = null,
+    List<string>? Loras = null)
 {
     public sealed record Input(string Path, double? Weight = null, string? Name = null);
 
@@ -60,6 +62,7 @@ internal sealed record SoupRecipeFile(
                 Fallback = recipe.Fallback is null ? null : Resolve(recipe.Fallback),
                 Output = recipe.Output is null ? null : Resolve(recipe.Output),
                 State = recipe.State is null ? null : Resolve(recipe.State),
+                Loras = recipe.Loras?.Select(Resolve).ToList(),
             };
         }
         catch (JsonException ex)

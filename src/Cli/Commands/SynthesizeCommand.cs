@@ -23,13 +23,28 @@ internal static class SynthesizeCommand
         var variant = new Option<ulong>("--variant") { Description = "Seed of this checkpoint's deviation from the base (a stand-in for a fine-tune).", DefaultValueFactory = _ => 0 };
         var perturbation = new Option<float>("--perturbation") { Description = "Size of the deviation relative to the weights (e.g. 0.05).", DefaultValueFactory = _ => 0f };
         var ema = new Option<bool>("--ema") { Description = "Add LDM-style EMA copies of the UNet (original layout only)." };
+        var loraFor = new Option<string?>("--lora-for") { Description = "Write a LoRA for this model instead of a checkpoint (attention, conv1 and text-encoder q/v projections)." };
+        var rank = new Option<int>("--rank") { Description = "With --lora-for: the LoRA rank.", DefaultValueFactory = _ => 4 };
+        var alpha = new Option<double?>("--alpha") { Description = "With --lora-for: α (default: the rank, i.e. scale 1)." };
+        var convention = new Option<string>("--convention") { Description = "With --lora-for: kohya (lora_unet_…) or peft (unet.….lora_A).", DefaultValueFactory = _ => "kohya" };
+        convention.AcceptOnlyFromAmong("kohya", "peft");
         var command = new Command("synthesize",
             "Write a checkpoint with a real architecture's exact tensor names and shapes and deterministic synthetic values (for tests, benchmarks and demos).")
         {
-            output, family, layout, dtype, seed, variant, perturbation, ema, size,
+            output, family, layout, dtype, seed, variant, perturbation, ema, size, loraFor, rank, alpha, convention,
         };
         command.SetAction(result => context.Run(() =>
         {
+            if (result.GetValue(loraFor) is string target)
+            {
+                using var model = Models.Layouts.ModelCheckpoint.Open(target);
+                int r = result.GetValue(rank);
+                var style = result.GetValue(convention) == "peft" ? Models.Lora.LoraConvention.Peft : Models.Lora.LoraConvention.Kohya;
+                Models.Synthetic.SyntheticLora.Write(result.GetValue(output)!, model, r, style, result.GetValue(seed) ^ result.GetValue(variant),
+                    Choices.StorageOf(result.GetValue(dtype) ?? "f16"), result.GetValue(alpha) ?? r);
+                context.Output.WriteLine($"wrote {result.GetValue(output)} (LoRA for {target}, rank {r}, {result.GetValue(convention)})");
+                return 0;
+            }
             if (result.GetValue(family) == "flat")
             {
                 string text = result.GetValue(size) ?? throw new ArgumentException("--family flat needs --size (e.g. --size 1GiB)");

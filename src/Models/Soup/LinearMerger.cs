@@ -1,4 +1,5 @@
 using Dsoup.Kernels.Random;
+using Dsoup.Models.Lora;
 using Dsoup.Models.Synthetic;
 
 namespace Dsoup.Models.Soup;
@@ -6,14 +7,20 @@ namespace Dsoup.Models.Soup;
 /// <summary>
 /// The float64 methods, each element computed in a fixed order and rounded once:
 /// weighted Σ wᵢθᵢ / Σ wᵢ (non-integer weights); task arithmetic θ₀ + Σ λwᵢ(θᵢ − θ₀);
-/// DARE θ₀ + Σ λwᵢ·mᵢ(θᵢ − θ₀)/(1 − p); add difference A + α(B − C).
+/// DARE θ₀ + Σ λwᵢ·mᵢ(θᵢ − θ₀)/(1 − p); add difference A + α(B − C); then any LoRA updates.
 /// Sources in a chunk are the inputs in order, then the base.
 /// </summary>
-internal sealed class LinearMerger(SoupOptions options, IReadOnlyList<double> weights, IReadOnlyList<SoupIngredient> inputs, SoupIngredient? baseModel) : ITensorMerger
+internal sealed class LinearMerger(SoupOptions options, IReadOnlyList<double> weights, IReadOnlyList<SoupIngredient> inputs, SoupIngredient? baseModel,
+    LoraTargets? loras) : ITensorMerger
 {
     private uint nameHash;
+    private LoraDelta? delta;
 
-    public void Begin(MergedTensor tensor) => nameHash = (uint)SyntheticValues.StableHash(tensor.Name);
+    public void Begin(MergedTensor tensor)
+    {
+        nameHash = (uint)SyntheticValues.StableHash(tensor.Name);
+        delta = loras?.DeltaFor(tensor.Name);
+    }
 
     public void Merge(ChunkData chunk, byte[] output)
     {
@@ -27,6 +34,7 @@ internal sealed class LinearMerger(SoupOptions options, IReadOnlyList<double> we
             {
                 result[e] = Element(values, e, chunk.Job.Start + start + e);
             }
+            delta?.AddTo(chunk.Job.Start + start, result);
             ChunkBlocks.Store(chunk, start, result, output);
         });
     }
@@ -36,7 +44,7 @@ internal sealed class LinearMerger(SoupOptions options, IReadOnlyList<double> we
         int n = weights.Count;
         switch (options.Method)
         {
-            case SoupMethod.Weighted:
+            case SoupMethod.Uniform or SoupMethod.Weighted: // uniform lands here only with LoRAs on top
             {
                 double sum = 0, total = 0;
                 for (int i = 0; i < n; i++)

@@ -31,6 +31,10 @@ public static class SoupEngine
         {
             throw new IOException($"{(File.Exists(run.OutputPath) ? run.OutputPath : run.StatePath)} already exists; pass --overwrite to replace it");
         }
+        if (run.StatePath is not null && plan.Loras is { PatchedTensors: > 0 })
+        {
+            throw new ArgumentException("a soup state keeps exact sums of whole models; make the state without LoRAs and apply them to the finished soup (dsoup lora apply)");
+        }
         var hashes = new ContentHashes();
         ITensorMerger merger = CreateMerger(plan, hashes, run.Progress, out long[]? exactWeights);
         if (run.StatePath is not null && exactWeights is null)
@@ -69,7 +73,7 @@ public static class SoupEngine
             var states = state is null ? null : new BufferPool<StateBuffers>(WriteBuffers, () => new StateBuffers(chunkElements));
             var scratch = new float[chunkElements];
             using var writes = new WriteBehind();
-            using var reader = new ChunkReader(Jobs(plan, first, chunkElements, merger is ExactMeanMerger), n + 1, hashes, run.Progress);
+            using var reader = new ChunkReader(Jobs(plan, first, chunkElements, plan.UsesExactSums), n + 1, hashes, run.Progress);
             var pending = new List<JournalEntry>();
             long sinceFlush = 0;
             long produced = first > 0 ? resumed[^1].End : 0; // data bytes handed to the writer (it writes behind)
@@ -187,18 +191,14 @@ public static class SoupEngine
     private static ITensorMerger CreateMerger(SoupPlan plan, ContentHashes hashes, IProgress<long>? progress, out long[]? exactWeights)
     {
         exactWeights = null;
-        bool whole = plan.Weights.All(w => w > 0 && w == Math.Floor(w) && w <= int.MaxValue);
-        switch (plan.Options.Method)
+        if (plan.UsesExactSums)
         {
-            case SoupMethod.Uniform:
-            case SoupMethod.Weighted when whole:
-                exactWeights = plan.Weights.Select(w => (long)w).ToArray();
-                return new ExactMeanMerger(exactWeights, plan.Inputs, hashes, progress);
-            case SoupMethod.Ties:
-                return new TiesMerger(plan.Options, plan.Weights, plan.Inputs, plan.Base!);
-            default:
-                return new LinearMerger(plan.Options, plan.Weights, plan.Inputs, plan.Base);
+            exactWeights = plan.Weights.Select(w => (long)w).ToArray();
+            return new ExactMeanMerger(exactWeights, plan.Inputs, hashes, progress);
         }
+        return plan.Options.Method == SoupMethod.Ties
+            ? new TiesMerger(plan.Options, plan.Weights, plan.Inputs, plan.Base!, plan.Loras)
+            : new LinearMerger(plan.Options, plan.Weights, plan.Inputs, plan.Base, plan.Loras);
     }
 
     /// <summary>Source tensors of a merged tensor and their ids (inputs 0..N−1, base N, fallback N+1).</summary>
@@ -251,7 +251,8 @@ public static class SoupEngine
         var ingredients = plan.Inputs.Select((input, i) => new RecipeIngredient(input.Name, plan.Weights[i], inputHash(i))).ToList();
         string recipe = SoupRecipe.Json(plan.Options, ingredients,
             plan.Base is null ? null : new RecipeIngredient(plan.Base.Name, 1, baseHash),
-            plan.Fallback is null ? null : new RecipeIngredient(plan.Fallback.Name, 1, fallbackHash));
+            plan.Fallback is null ? null : new RecipeIngredient(plan.Fallback.Name, 1, fallbackHash),
+            plan.LoraInputs.Select(l => new RecipeIngredient(l.Name, l.Strength, l.File.Hash)).ToList());
         return SoupRecipe.Metadata(plan.CommonMetadata, recipe);
     }
 

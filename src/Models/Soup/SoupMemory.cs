@@ -23,15 +23,16 @@ public static class SoupMemory
     {
         long perElement = BytesPerElement(plan);
         // Exact soups read block by block in each worker: their inputs take no chunk buffers.
-        long chunk = (plan.Options.MaxMemory - FixedOverhead) / Math.Max(1, perElement);
+        long fixedBytes = FixedOverhead + (plan.Loras?.PeakFactorBytes() ?? 0);
+        long chunk = (plan.Options.MaxMemory - fixedBytes) / Math.Max(1, perElement);
         chunk = Math.Min(MaxChunkElements, chunk / BlockElements * BlockElements);
         if (chunk < BlockElements)
         {
             throw new ArgumentException(
                 $"--max-memory {plan.Options.MaxMemory >> 20} MiB cannot hold one {BlockElements}-element block of {plan.Inputs.Count} inputs " +
-                $"({perElement} bytes per element); allow at least {(FixedOverhead + perElement * BlockElements) >> 20} MiB");
+                $"({perElement} bytes per element); allow at least {(fixedBytes + perElement * BlockElements) >> 20} MiB");
         }
-        return (chunk, FixedOverhead + chunk * perElement);
+        return (chunk, fixedBytes + chunk * perElement);
     }
 
     private static long BytesPerElement(SoupPlan plan)
@@ -41,16 +42,14 @@ public static class SoupMemory
             : plan.Tensors.Max(t => t.Inputs.Sum(i => i is null ? 0 : i.Type.Bits() / 8) + (t.Base is null ? 0 : t.Base.Type.Bits() / 8));
         long output = plan.Tensors.Count == 0 ? 4 : plan.Tensors.Max(t => t.OutputType.Bits() / 8);
         long sources = plan.Inputs.Count + (plan.Base is null ? 0 : 1);
-        bool exact = plan.Options.Method == SoupMethod.Uniform
-            || (plan.Options.Method == SoupMethod.Weighted && plan.Weights.All(w => w > 0 && w == Math.Floor(w)));
-        if (exact)
+        if (plan.UsesExactSums)
         {
             raw = 0;
         }
         long working = plan.Options.Method switch
         {
             SoupMethod.Ties => sources * 8 + 8,
-            SoupMethod.Uniform or SoupMethod.Weighted => 8 + 16 + 3 * 16, // int64 sums, a 128-bit block, the state's buffers
+            _ when plan.UsesExactSums => 8 + 16 + 3 * 16, // int64 sums, a 128-bit block, the state's buffers
             _ => 8,
         };
         return 2 * raw + working + 3 * output; // three output buffers: one merged into, two queued for writing

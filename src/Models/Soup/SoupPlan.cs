@@ -60,5 +60,17 @@ public sealed record SoupPlan(
 {
     public MergedTensor Merged(string canonicalName) => byName.Value[canonicalName];
 
+    /// <summary>LoRAs applied on top of the soup (W ← soup + Σ strength · ΔW), resolved to their tensors.</summary>
+    public IReadOnlyList<Lora.SoupLora> LoraInputs { get; init; } = [];
+
+    public Lora.LoraTargets? Loras { get; init; }
+
+    /// <summary>
+    /// True when the soup is summed exactly in fixed point (uniform or whole-number weights, no LoRA);
+    /// otherwise each element is computed in float64 and rounded once.
+    /// </summary>
+    public bool UsesExactSums => (Loras?.PatchedTensors ?? 0) == 0
+        && (Options.Method == SoupMethod.Uniform || (Options.Method == SoupMethod.Weighted && Weights.All(w => w > 0 && w == Math.Floor(w) && w <= int.MaxValue)));
+
     private readonly Lazy<Dictionary<string, MergedTensor>> byName = new(() => Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal));
 }

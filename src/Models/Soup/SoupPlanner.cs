@@ -1,5 +1,6 @@
 using Dsoup.Engine.Checkpoints;
 using Dsoup.Models.Layouts;
+using Dsoup.Models.Lora;
 
 namespace Dsoup.Models.Soup;
 
@@ -12,7 +13,8 @@ public static class SoupPlanner
 {
     private const int Examples = 3;
 
-    public static SoupPlan Plan(IReadOnlyList<SoupIngredient> inputs, SoupIngredient? baseModel, SoupIngredient? fallback, SoupOptions options)
+    public static SoupPlan Plan(IReadOnlyList<SoupIngredient> inputs, SoupIngredient? baseModel, SoupIngredient? fallback, SoupOptions options,
+        IReadOnlyList<SoupLora>? loras = null)
     {
         var conflicts = new List<string>();
         var notes = new List<string>();
@@ -113,8 +115,15 @@ public static class SoupPlanner
         TextEncoderKind textEncoder = inputs.Select(i => i.Checkpoint.TextEncoder).FirstOrDefault(k => k != TextEncoderKind.None);
         IReadOnlyList<PlannedTensor> output = PlanOutput(merged, layout, textEncoder, conflicts);
 
+        LoraTargets? targets = null;
+        if (loras is { Count: > 0 })
+        {
+            targets = LoraTargets.Resolve(loras, merged.Where(m => !m.IsCopied).Select(m => (m.Name, m.Shape)), conflicts);
+            notes.Add($"{loras.Count} LoRA{(loras.Count == 1 ? "" : "s")} patch {targets.PatchedTensors} tensors ({targets.Modules} modules): " +
+                "W = soup + Σ strength·(α/r)·B·A, computed in float64 and rounded once");
+        }
         var plan = new SoupPlan(options, inputs, baseModel, fallback, merged, output, layout, CommonMetadata(inputs.Select(i => i.Checkpoint.Metadata)), weights,
-            null!);
+            null!) { LoraInputs = loras ?? [], Loras = targets };
         var (chunk, peak) = SoupMemory.Budget(plan);
         long read = merged.Sum(m => m.IsCopied ? m.CopySource.ByteLength : m.Inputs.Sum(i => i!.ByteLength) + (m.Base?.ByteLength ?? 0))
             * (options.Method == SoupMethod.Ties ? 2 : 1);

@@ -17,7 +17,8 @@ public static class SoupRecipe
 {
     public const string MetadataKey = "dsoup.recipe";
 
-    public static string Json(SoupOptions options, IReadOnlyList<RecipeIngredient> ingredients, RecipeIngredient? baseModel, RecipeIngredient? fallback)
+    public static string Json(SoupOptions options, IReadOnlyList<RecipeIngredient> ingredients, RecipeIngredient? baseModel, RecipeIngredient? fallback,
+        IReadOnlyList<RecipeIngredient>? loras = null)
     {
         bool commutative = options.Method is SoupMethod.Uniform or SoupMethod.Weighted;
         IEnumerable<RecipeIngredient> listed = commutative
@@ -63,6 +64,12 @@ public static class SoupRecipe
         if (fallback is not null)
         {
             recipe["fallback"] = Node(fallback);
+        }
+        if (loras is { Count: > 0 })
+        {
+            // Applied after the soup, in this order; "weight" is the strength.
+            recipe["loras"] = new JsonArray(loras.Select(Node).ToArray());
+            recipe["lora_formula"] = "W + sum_j strength_j * (alpha/r) * B_j A_j";
         }
         recipe["engine"] = EngineVersion.Text;
         return recipe.ToJsonString();

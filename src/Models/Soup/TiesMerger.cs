@@ -8,8 +8,11 @@ namespace Dsoup.Models.Soup;
 /// apply trim, sign election and the disjoint weighted mean. Which of several equal magnitudes survive
 /// is decided by position, so the result does not depend on chunking or threads.
 /// </summary>
-internal sealed class TiesMerger(SoupOptions options, IReadOnlyList<double> weights, IReadOnlyList<SoupIngredient> inputs, SoupIngredient baseModel) : ITensorMerger
+internal sealed class TiesMerger(SoupOptions options, IReadOnlyList<double> weights, IReadOnlyList<SoupIngredient> inputs, SoupIngredient baseModel,
+    Lora.LoraTargets? loras) : ITensorMerger
 {
+    private Lora.LoraDelta? delta;
+
     private const int PassBlock = 1 << 16;
 
     private TopK[] selections = [];
@@ -20,6 +23,7 @@ internal sealed class TiesMerger(SoupOptions options, IReadOnlyList<double> weig
         long k = (long)Math.Floor(options.Density * tensor.ElementCount);
         selections = new TopK[weights.Count];
         equalsSeen = new long[weights.Count];
+        delta = loras?.DeltaFor(tensor.Name);
         for (int i = 0; i < weights.Count; i++)
         {
             int input = i;
@@ -89,6 +93,7 @@ internal sealed class TiesMerger(SoupOptions options, IReadOnlyList<double> weig
                 }
                 result[e] = theta + options.Lambda * (denominator != 0 ? numerator / denominator : 0);
             }
+            delta?.AddTo(chunk.Job.Start + start, result);
             ChunkBlocks.Store(chunk, start, result, output);
         });
     }

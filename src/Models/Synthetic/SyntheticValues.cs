@@ -47,7 +47,7 @@ public sealed class SyntheticValues(ulong baseSeed, ulong variantSeed, float per
         }
     }
 
-    private static void Fill(Span<float> destination, ulong seed, long offset, float amplitude, bool add)
+    internal static void Fill(Span<float> destination, ulong seed, long offset, float amplitude, bool add)
     {
         for (int i = 0; i < destination.Length;)
         {
