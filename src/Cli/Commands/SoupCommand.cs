@@ -161,7 +161,8 @@ internal static class SoupCommand
                 InterruptAbruptly = true,
             });
             progress.Finish();
-            context.Output.WriteLine($"wrote {outputPath}: {plan.Report.Merged} tensors merged ({options.Method.Name()}), {plan.Report.Copied} copied" +
+            string patched = plan.Loras is { } targets ? $", {targets.PatchedTensors} patched by LoRAs" : "";
+            context.Output.WriteLine($"wrote {outputPath}: {plan.Report.Merged} tensors merged ({options.Method.Name()}){patched}, {plan.Report.Copied} copied" +
                 (soup.ResumedTensors > 0 ? $", resumed after {soup.ResumedTensors} finished tensors" : "") +
                 string.Create(CultureInfo.InvariantCulture, $"; read {Units.Bytes((long)progress.BytesPerSecond)}/s = {progress.BytesPerSecond / ceiling:P0} of the read ceiling"));
             for (int i = 0; i < inputList.Count; i++)

@@ -25,7 +25,10 @@ public static class SoupMemory
         // Exact soups read block by block in each worker: their inputs take no chunk buffers.
         long fixedBytes = FixedOverhead + (plan.Loras?.PeakFactorBytes() ?? 0);
         long chunk = (plan.Options.MaxMemory - fixedBytes) / Math.Max(1, perElement);
-        chunk = Math.Min(MaxChunkElements, chunk / BlockElements * BlockElements);
+        // No chunk needs to be larger than the largest tensor (rounded up to whole blocks).
+        long largest = plan.Tensors.Count == 0 ? BlockElements : plan.Tensors.Max(t => t.ElementCount);
+        long needed = (largest + BlockElements - 1) / BlockElements * BlockElements;
+        chunk = Math.Min(Math.Min(MaxChunkElements, needed), chunk / BlockElements * BlockElements);
         if (chunk < BlockElements)
         {
             throw new ArgumentException(
