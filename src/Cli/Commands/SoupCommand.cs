@@ -1,3 +1,4 @@
+using Dsoup.Engine.Checkpoints;
 using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
@@ -130,7 +131,7 @@ internal static class SoupCommand
             }
             string? outputPath = job.OutputPath, statePath = job.StatePath;
             SoupPlan plan = SoupPlanner.Plan(inputList, baseIngredient, fallbackIngredient, options, loraList);
-            double ceiling = Measure.ReadCeiling(job.Ingredients.Select(i => i.Path), 512L << 20);
+            double ceiling = ReadSpeed.Ceiling(job.Ingredients.Select(i => i.Path), 512L << 20);
             if (job.DryRun)
             {
                 if (job.Json)

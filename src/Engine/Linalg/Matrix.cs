@@ -75,6 +75,16 @@ public sealed class Matrix
         return product;
     }
 
+    /// <summary>Multiplies every element by <paramref name="factor"/> in place; returns this matrix.</summary>
+    public Matrix ScaleInPlace(double factor)
+    {
+        for (int i = 0; i < Values.Length; i++)
+        {
+            Values[i] *= factor;
+        }
+        return this;
+    }
+
     /// <summary>The sum of squares of all elements (the squared Frobenius norm).</summary>
     public double SquaredNorm()
     {

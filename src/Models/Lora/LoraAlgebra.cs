@@ -12,6 +12,11 @@ public sealed record LowRankFactors(Matrix Up, Matrix Down, double Energy, doubl
 /// </summary>
 public static class LoraAlgebra
 {
+    /// <summary>The exact combined update of several patches of one tensor: B = [s₁B₁ … sₙBₙ] (sᵢ = strength · α/r), A = [A₁; …; Aₙ].</summary>
+    public static (Matrix Up, Matrix Down) Combine(IReadOnlyList<LoraPatch> patches) =>
+        (ConcatenateColumns(patches.Select(p => p.Module.ReadUp().ScaleInPlace(p.Strength * p.Module.Scale)).ToList()),
+         ConcatenateRows(patches.Select(p => p.Module.ReadDown()).ToList()));
+
     public static Matrix ConcatenateColumns(IReadOnlyList<Matrix> parts)
     {
         int rows = parts[0].Rows;

@@ -64,9 +64,7 @@ public static class LoraMerge
         var reports = new List<LoraModuleReport>();
         foreach (ModulePlan plan in plans)
         {
-            var ups = plan.Patches.Select(p => Scale(p.Module.ReadUp(), p.Strength * p.Module.Scale)).ToList();
-            var downs = plan.Patches.Select(p => p.Module.ReadDown()).ToList();
-            Matrix up = LoraAlgebra.ConcatenateColumns(ups), down = LoraAlgebra.ConcatenateRows(downs);
+            (Matrix up, Matrix down) = LoraAlgebra.Combine(plan.Patches);
             double energy, dropped = 0;
             if (options.Method == LoraMergeMethod.Svd)
             {
@@ -136,15 +134,6 @@ public static class LoraMerge
             headers.Add(new TensorHeader(LoraKeys.TensorName(name, LoraRole.Alpha, convention), StorageType.F32, []));
         }
         return new ModulePlan(name, patches, inputRank, outputRank, headers);
-    }
-
-    private static Matrix Scale(Matrix m, double factor)
-    {
-        for (int i = 0; i < m.Values.Length; i++)
-        {
-            m.Values[i] *= factor;
-        }
-        return m;
     }
 
     private static void WriteFactor(SafetensorsWriter writer, TensorHeader header, Matrix values)

@@ -77,17 +77,7 @@ public sealed class LoraTargets
         {
             return null;
         }
-        var ups = patches.Select(p => Scaled(p.Module.ReadUp(), p.Strength * p.Module.Scale)).ToList();
-        var downs = patches.Select(p => p.Module.ReadDown()).ToList();
-        return new LoraDelta(LoraAlgebra.ConcatenateColumns(ups), LoraAlgebra.ConcatenateRows(downs));
-    }
-
-    private static Matrix Scaled(Matrix m, double factor)
-    {
-        for (int i = 0; i < m.Values.Length; i++)
-        {
-            m.Values[i] *= factor;
-        }
-        return m;
+        (Matrix up, Matrix down) = LoraAlgebra.Combine(patches);
+        return new LoraDelta(up, down);
     }
 }

@@ -5,8 +5,14 @@ namespace Dsoup.Engine.Tests.Harness;
 /// <summary>The op-test harness every op goes through (see <see cref="OpCase"/>).</summary>
 public static class OpHarness
 {
-    /// <summary>Backends every op is checked on: the managed SIMD one and the ILGPU kernels on ILGPU's CPU accelerator.</summary>
-    public static readonly string[] Devices = ["cpu", "ilgpu-cpu"];
+    /// <summary>
+    /// Backends every op is checked on: the managed SIMD one and the ILGPU kernels on ILGPU's CPU
+    /// accelerator; DSOUP_TEST_DEVICES (e.g. "cuda") replaces the list on a machine with a GPU.
+    /// </summary>
+    public static readonly string[] Devices =
+        Environment.GetEnvironmentVariable("DSOUP_TEST_DEVICES") is { Length: > 0 } list
+            ? list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            : ["cpu", "ilgpu-cpu"];
 
     /// <summary>Relative tolerance per dtype: a few units of rounding of the storage type.</summary>
     public static double Tolerance(DType dtype) => dtype switch

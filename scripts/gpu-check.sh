@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# GPU check in one call. The GPU machine has no .NET SDK and no network, so it runs in two halves:
+#   scripts/gpu-check.sh pack   here: publish dsoup and pack the .NET runtime into .gpu/ (git-ignored, ~35 MiB)
+#   scripts/gpu-check.sh        there (device tool, carry [".gpu"]): self-check every op family on CUDA against
+#                               the CPU backend, GEMM GFLOP/s on the GPU and the CPU, merge throughput; summary in $OUT.
+# Where an SDK is present it also builds and runs the CUDA op tests (DSOUP_TEST_DEVICES=cuda). Fits in about 8 minutes.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "pack" ]; then
+    rm -rf .gpu && mkdir -p .gpu
+    dotnet publish src/Cli -c Release -o .gpu/app > /dev/null || exit 1
+    root=$(dirname "$(readlink -f "$(command -v dotnet)")")
+    runtime=$(ls -d "$root"/shared/Microsoft.NETCore.App/* | sort -V | tail -1)
+    tar -C "$root" -cJf .gpu/dotnet.tar.xz dotnet host "shared/Microsoft.NETCore.App/$(basename "$runtime")"
+    grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
+    du -sh .gpu
+    exit 0
+fi
+
+OUT="${OUT:-$PWD/gpu-check-out}"
+mkdir -p "$OUT"
+summary="$OUT/summary.txt"
+: > "$summary"
+log() { echo "$*" | tee -a "$summary"; }
+log "== gpu-check $(date -u +%FT%TZ)"
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | tee -a "$summary"
+nproc | sed 's/^/cpu cores: /' | tee -a "$summary"
+
+if command -v dotnet > /dev/null && dotnet --list-sdks 2>/dev/null | grep -q .; then
+    log "== build (SDK $(dotnet --version))"
+    dotnet build Engine.sln -c Release > "$OUT/build.log" 2>&1 || { log "build FAILED"; tail -30 "$OUT/build.log" | tee -a "$summary"; exit 1; }
+    DSOUP=(dotnet src/Cli/bin/Release/net10.0/dsoup.dll)
+    log "== op, GEMM and PTX tests on cuda"
+    DSOUP_TEST_DEVICES=cuda timeout 240 dotnet test tests/Engine.Tests -c Release --no-build \
+        --filter "FullyQualifiedName~OpTests|FullyQualifiedName~GemmKernelTests|FullyQualifiedName~PtxCompilation" > "$OUT/tests.log" 2>&1
+    grep -E "Passed!|Failed!|Failed " "$OUT/tests.log" | head -40 | tee -a "$summary"
+elif [ -f .gpu/dotnet.tar.xz ]; then
+    mkdir -p /tmp/dotnet && tar -C /tmp/dotnet -xJf .gpu/dotnet.tar.xz
+    export DOTNET_ROOT=/tmp/dotnet
+    DSOUP=(/tmp/dotnet/dotnet .gpu/app/dsoup.dll)
+    log "== runtime $(/tmp/dotnet/dotnet --list-runtimes | head -1)"
+else
+    log "no .NET here: run 'scripts/gpu-check.sh pack' first and carry .gpu"; exit 1
+fi
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+log "== devices"
+"${DSOUP[@]}" devices 2>&1 | tee -a "$summary"
+log "== self-check: every op family on cuda against the CPU backend"
+timeout 180 "${DSOUP[@]}" devices --check --device cuda 2>&1 | tee -a "$summary"
+
+log "== GEMM GFLOP/s (median of 5): cuda f32, cuda f16, then the CPU in the same run"
+timeout 120 "${DSOUP[@]}" bench gemm --device cuda --sizes 1024,2048,4096,4096x320x320 --dtype f32 --repeat 5 2>&1 | tee -a "$summary"
+timeout 60 "${DSOUP[@]}" bench gemm --device cuda --sizes 1024,4096 --dtype f16 --repeat 5 2>&1 | tee -a "$summary"
+timeout 90 "${DSOUP[@]}" bench gemm --device cpu --sizes 1024,4096x320x320 --dtype f32 --repeat 3 2>&1 | tee -a "$summary"
+
+log "== merge throughput (CPU streaming, f16 1 GiB inputs in /dev/shm), then peak memory of an 8-input soup"
+work=$(mktemp -d /dev/shm/dsoup-gpu-check-XXXX 2>/dev/null || mktemp -d)
+for i in 1 2 3 4 5 6 7 8; do "${DSOUP[@]}" synthesize "$work/in$i.safetensors" --family flat --size 1GiB --variant $i --perturbation 0.1 > /dev/null; done
+timeout 120 "${DSOUP[@]}" bench merge "$work"/in[1-4].safetensors 2>&1 | tee -a "$summary"
+timeout 120 "${DSOUP[@]}" bench merge "$work"/in*.safetensors 2>&1 | tee -a "$summary"
+/usr/bin/time -v "${DSOUP[@]}" soup "$work"/in*.safetensors -o "$work/soup.safetensors" --max-memory 256MiB 2>&1 \
+    | grep -E "Maximum resident|Elapsed \(wall" | tee -a "$summary"
+rm -rf "$work"
+log "== done $(date -u +%FT%TZ)"
