@@ -44,7 +44,7 @@ internal static class BenchCommand
             string folder = result.GetValue(scratch) ?? Path.GetDirectoryName(paths[0])!;
             string output = Path.Combine(folder, $".dsoup-bench-{Environment.ProcessId}.safetensors");
             long budget = Units.ParseSize(result.GetValue(maxMemory)!);
-            var files = paths.SelectMany(p => Directory.Exists(p) ? Directory.EnumerateFiles(p, "*.safetensors", SearchOption.AllDirectories) : [p]).ToList();
+            var files = ReadSpeed.FilesOf(paths);
             long inputBytes = files.Sum(f => new FileInfo(f).Length);
             foreach (string file in files)
             {

@@ -20,41 +20,62 @@ public static class StorageConversion
             source.CopyTo(destination);
             return;
         }
+        if (from == StorageType.F32)
+        {
+            FromSingle(MemoryMarshal.Cast<byte, float>(source), to, destination);
+            return;
+        }
         int elements = source.Length / (from.Bits() / 8);
         Span<float> values = to == StorageType.F32 ? MemoryMarshal.Cast<byte, float>(destination)[..elements] : scratch[..elements];
+        ToSingle(from, source, values);
+        if (to != StorageType.F32)
+        {
+            FromSingle(values, to, destination);
+        }
+    }
+
+    /// <summary>Widens (f16, bf16: exactly) or narrows (f64: rounded) whole elements of <paramref name="from"/> to f32.</summary>
+    public static void ToSingle(StorageType from, ReadOnlySpan<byte> source, Span<float> destination)
+    {
         switch (from)
         {
             case StorageType.F32:
-                MemoryMarshal.Cast<byte, float>(source).CopyTo(values);
+                MemoryMarshal.Cast<byte, float>(source)[..destination.Length].CopyTo(destination);
                 break;
             case StorageType.F16:
-                HalfBits.F16ToSingle(MemoryMarshal.Cast<byte, ushort>(source), values);
+                HalfBits.F16ToSingle(MemoryMarshal.Cast<byte, ushort>(source)[..destination.Length], destination);
                 break;
             case StorageType.BF16:
-                HalfBits.BF16ToSingle(MemoryMarshal.Cast<byte, ushort>(source), values);
+                HalfBits.BF16ToSingle(MemoryMarshal.Cast<byte, ushort>(source)[..destination.Length], destination);
                 break;
             case StorageType.F64:
                 ReadOnlySpan<double> doubles = MemoryMarshal.Cast<byte, double>(source);
-                for (int i = 0; i < elements; i++)
+                for (int i = 0; i < destination.Length; i++)
                 {
-                    values[i] = (float)doubles[i];
+                    destination[i] = (float)doubles[i];
                 }
                 break;
             default:
-                throw new ArgumentException($"cannot convert {from.Name()} to {to.Name()}");
+                throw new ArgumentException($"cannot convert {from.Name()} to f32");
         }
+    }
+
+    /// <summary>Stores f32 values as <paramref name="to"/> (f32, f16 or bf16), rounding to nearest even.</summary>
+    public static void FromSingle(ReadOnlySpan<float> values, StorageType to, Span<byte> destination)
+    {
         switch (to)
         {
             case StorageType.F32:
+                values.CopyTo(MemoryMarshal.Cast<byte, float>(destination));
                 break;
             case StorageType.F16:
-                HalfBits.SingleToF16(values, MemoryMarshal.Cast<byte, ushort>(destination));
+                HalfBits.SingleToF16(values, MemoryMarshal.Cast<byte, ushort>(destination)[..values.Length]);
                 break;
             case StorageType.BF16:
-                HalfBits.SingleToBF16(values, MemoryMarshal.Cast<byte, ushort>(destination));
+                HalfBits.SingleToBF16(values, MemoryMarshal.Cast<byte, ushort>(destination)[..values.Length]);
                 break;
             default:
-                throw new ArgumentException($"cannot convert {from.Name()} to {to.Name()}");
+                throw new ArgumentException($"cannot convert f32 to {to.Name()}");
         }
     }
 }

@@ -132,11 +132,7 @@ public sealed class LoraFile : IDisposable
         {
             throw new CheckpointFormatException(path, "lora-alpha", $"'{entry.Name}' is {entry.Type.Name()} {entry.ShapeText}; α is one float");
         }
-        var raw = new byte[entry.ByteLength];
-        entry.Read(0, raw);
-        var value = new double[1];
-        Soup.ValueDecoder.Decode(entry.Type, raw, value, new float[1]);
-        return value[0];
+        return Soup.ValueDecoder.ReadAll(entry)[0];
     }
 
     private static CheckpointFormatException Duplicate(string path, TensorEntry entry) =>

@@ -29,10 +29,7 @@ public sealed record LoraModule(string Id, string Module, LoraConvention Convent
 
     private static Matrix Read(TensorEntry entry, long rows, long columns)
     {
-        var values = new double[rows * columns];
-        var raw = new byte[entry.ByteLength];
-        entry.Read(0, raw);
-        ValueDecoder.Decode(entry.Type, raw, values, new float[values.Length]);
+        double[] values = ValueDecoder.ReadAll(entry);
         if (values.Any(v => !double.IsFinite(v)))
         {
             throw new InvalidDataException($"{entry.File.Path}: LoRA tensor '{entry.Name}' holds NaN or infinite values");

@@ -14,7 +14,7 @@ namespace Dsoup.Models.Soup;
 /// </summary>
 public sealed class ContentHashes
 {
-    private readonly Dictionary<(int Source, string Tensor), byte[][]> blocks = [];
+    private readonly Dictionary<(int Source, string Tensor), PendingTensor> pending = [];
     private readonly Dictionary<(int Source, string Tensor), (StorageType Type, long[] Shape, byte[] Hash)> finished = [];
     private readonly Lock gate = new();
 
@@ -26,21 +26,15 @@ public sealed class ContentHashes
         byte[] digest = XxHash128.Hash(bytes);
         lock (gate)
         {
-            if (!blocks.TryGetValue((source, name), out byte[][]? digests))
+            if (!pending.TryGetValue((source, name), out PendingTensor? tensorBlocks))
             {
-                digests = new byte[BlockCount(tensor.ElementCount)][];
-                blocks[(source, name)] = digests;
+                tensorBlocks = new PendingTensor(BlockCount(tensor.ElementCount));
+                pending[(source, name)] = tensorBlocks;
             }
-            digests[block] = digest;
-            if (digests.All(d => d is not null))
+            if (tensorBlocks.Add(block, digest))
             {
-                var hash = new XxHash128();
-                foreach (byte[] d in digests)
-                {
-                    hash.Append(d);
-                }
-                finished[(source, name)] = (tensor.Type, tensor.Shape, hash.GetCurrentHash());
-                blocks.Remove((source, name));
+                finished[(source, name)] = (tensor.Type, tensor.Shape, tensorBlocks.Hash());
+                pending.Remove((source, name));
             }
         }
     }
@@ -91,4 +85,32 @@ public sealed class ContentHashes
 
     /// <summary>The placeholder written into headers until the hashes are known (same length, patched later).</summary>
     public static string Placeholder => new('0', 32);
+
+    /// <summary>The block digests of a tensor still being read, and how many are missing (so completion is O(1) per block).</summary>
+    private sealed class PendingTensor(int blocks)
+    {
+        private readonly byte[][] digests = new byte[blocks][];
+        private int missing = blocks;
+
+        /// <summary>Records a block's digest; true when it was the last one missing.</summary>
+        public bool Add(int block, byte[] digest)
+        {
+            if (digests[block] is null)
+            {
+                missing--;
+            }
+            digests[block] = digest;
+            return missing == 0;
+        }
+
+        public byte[] Hash()
+        {
+            var hash = new XxHash128();
+            foreach (byte[] d in digests)
+            {
+                hash.Append(d);
+            }
+            return hash.GetCurrentHash();
+        }
+    }
 }

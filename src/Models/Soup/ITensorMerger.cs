@@ -80,6 +80,25 @@ internal static class ChunkBlocks
         ValueDecoder.Decode(type, chunk.Bytes(source).Slice(start * size, values.Length * size), values, floats);
     }
 
+    /// <summary>
+    /// Decodes block [start, start + length) of the first <paramref name="sources"/> sources into the
+    /// worker's buffers, refusing NaN and infinities (the float methods are undefined on them).
+    /// </summary>
+    public static double[][] DecodeAll(ChunkData chunk, int start, int length, int sources, IReadOnlyList<SoupIngredient> inputs, SoupIngredient? baseModel)
+    {
+        double[][] values = Scratch.Sources(sources);
+        for (int s = 0; s < sources; s++)
+        {
+            Span<double> block = values[s].AsSpan(0, length);
+            Decode(chunk, s, start, block, Scratch.Floats);
+            if (!Kernels.Cpu.Merge.BlockFixedPoint.Scan(block, out _, out _))
+            {
+                throw new InvalidDataException($"{Describe(chunk, s, inputs, baseModel)} holds NaN or infinite values; a soup of them is undefined");
+            }
+        }
+        return values;
+    }
+
     /// <summary>Rounds f64 results to the tensor's output type and stores them at element <paramref name="start"/>.</summary>
     public static void Store(ChunkData chunk, int start, Span<double> values, byte[] output)
     {
@@ -93,9 +112,12 @@ internal static class ChunkBlocks
     }
 
     /// <summary>The exact means of a block, rounded into the output type at element <paramref name="start"/>.</summary>
-    public static void StoreMean(ChunkData chunk, int start, BlockAccumulator sum, long divisor, BlockScratch scratch, byte[] output)
+    public static void StoreMean(ChunkData chunk, int start, BlockAccumulator sum, long divisor, BlockScratch scratch, byte[] output) =>
+        StoreMean(chunk.Job.Tensor.OutputType, start, sum, divisor, scratch, output);
+
+    /// <summary>The exact means of a block, rounded into <paramref name="type"/> at element <paramref name="start"/> of <paramref name="output"/>.</summary>
+    public static void StoreMean(StorageType type, int start, BlockAccumulator sum, long divisor, BlockScratch scratch, byte[] output)
     {
-        var type = chunk.Job.Tensor.OutputType;
         var format = ValueDecoder.FormatOf(type);
         int size = type.Bits() / 8, length = sum.Count;
         Span<byte> target = output.AsSpan(start * size, length * size);

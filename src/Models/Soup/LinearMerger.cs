@@ -28,7 +28,7 @@ internal sealed class LinearMerger(SoupOptions options, IReadOnlyList<double> we
         ChunkBlocks.ForEach(ChunkBlocks.Count(chunk), block =>
         {
             (int start, int length) = ChunkBlocks.Range(chunk, block);
-            double[][] values = DecodeAll(chunk, start, length, n + (baseModel is null ? 0 : 1));
+            double[][] values = ChunkBlocks.DecodeAll(chunk, start, length, n + (baseModel is null ? 0 : 1), inputs, baseModel);
             var result = ChunkBlocks.Scratch.Rounded.AsSpan(0, length);
             for (int e = 0; e < length; e++)
             {
@@ -91,19 +91,4 @@ internal sealed class LinearMerger(SoupOptions options, IReadOnlyList<double> we
     }
 
     private bool Keeps(int input, long index) => Keeps(options.Seed, nameHash, input, index, options.DropRate);
-
-    private double[][] DecodeAll(ChunkData chunk, int start, int length, int sources)
-    {
-        double[][] values = ChunkBlocks.Scratch.Sources(sources);
-        for (int s = 0; s < sources; s++)
-        {
-            Span<double> block = values[s].AsSpan(0, length);
-            ChunkBlocks.Decode(chunk, s, start, block, ChunkBlocks.Scratch.Floats);
-            if (!Kernels.Cpu.Merge.BlockFixedPoint.Scan(block, out _, out _))
-            {
-                throw new InvalidDataException($"{ChunkBlocks.Describe(chunk, s, inputs, baseModel)} holds NaN or infinite values; a soup of them is undefined");
-            }
-        }
-        return values;
-    }
 }

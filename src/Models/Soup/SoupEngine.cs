@@ -36,7 +36,8 @@ public static class SoupEngine
             throw new ArgumentException("a soup state keeps exact sums of whole models; make the state without LoRAs and apply them to the finished soup (dsoup lora apply)");
         }
         var hashes = new ContentHashes();
-        ITensorMerger merger = CreateMerger(plan, hashes, run.Progress, out long[]? exactWeights);
+        long[]? exactWeights = plan.UsesExactSums ? plan.Weights.Select(w => (long)w).ToArray() : null;
+        ITensorMerger merger = CreateMerger(plan, exactWeights, hashes, run.Progress);
         if (run.StatePath is not null && exactWeights is null)
         {
             throw new ArgumentException("a soup state (--state) keeps exact sums: use the uniform method or whole-number weights");
@@ -45,7 +46,8 @@ public static class SoupEngine
         var sources = plan.Inputs.Concat(plan.Base is null ? [] : [plan.Base]).Concat(plan.Fallback is null ? [] : [plan.Fallback]).ToList();
         var headers = plan.Output.Select(p => new TensorHeader(p.Name, plan.Merged(p.Parts[0].Name).OutputType, p.Shape)).ToList();
         string placeholder = ContentHashes.Placeholder;
-        byte[] header = SafetensorsWriter.EncodeHeader(headers, Metadata(plan, _ => placeholder, placeholder, placeholder));
+        var provisional = Metadata(plan, _ => placeholder, placeholder, placeholder);
+        byte[] header = SafetensorsWriter.EncodeHeader(headers, provisional);
 
         bool journaled = run.StatePath is null;
         string fingerprint = MergeJournal.Fingerprint(header, sources);
@@ -57,8 +59,8 @@ public static class SoupEngine
         int first = resumed.Count;
         long chunkElements = plan.Report.ChunkElements;
         SafetensorsWriter writer = first > 0
-            ? SafetensorsWriter.Resume(run.OutputPath, headers, Metadata(plan, _ => placeholder, placeholder, placeholder), resumed[^1].End)
-            : SafetensorsWriter.Create(run.OutputPath, headers, Metadata(plan, _ => placeholder, placeholder, placeholder));
+            ? SafetensorsWriter.Resume(run.OutputPath, headers, provisional, resumed[^1].End)
+            : SafetensorsWriter.Create(run.OutputPath, headers, provisional);
         MergeJournal? journal = journaled ? MergeJournal.Start(run.OutputPath, fingerprint, resumed) : null;
         StateOutput? state = null;
         bool interrupted = false;
@@ -188,12 +190,10 @@ public static class SoupEngine
         }
     }
 
-    private static ITensorMerger CreateMerger(SoupPlan plan, ContentHashes hashes, IProgress<long>? progress, out long[]? exactWeights)
+    private static ITensorMerger CreateMerger(SoupPlan plan, long[]? exactWeights, ContentHashes hashes, IProgress<long>? progress)
     {
-        exactWeights = null;
-        if (plan.UsesExactSums)
+        if (exactWeights is not null)
         {
-            exactWeights = plan.Weights.Select(w => (long)w).ToArray();
             return new ExactMeanMerger(exactWeights, plan.Inputs, hashes, progress);
         }
         return plan.Options.Method == SoupMethod.Ties
@@ -268,9 +268,7 @@ public static class SoupEngine
             StateIngredients(plan, weights, hash));
 
     private static List<StateIngredient> StateIngredients(SoupPlan plan, long[] weights, Func<int, string> hash) =>
-        plan.Inputs.Select((input, i) => new StateIngredient(hash(i), input.Name, weights[i],
-            new SortedDictionary<string, string>(input.Checkpoint.Metadata.Where(e => !e.Key.StartsWith("dsoup.", StringComparison.Ordinal))
-                .ToDictionary(e => e.Key, e => e.Value), StringComparer.Ordinal))).ToList();
+        plan.Inputs.Select((input, i) => new StateIngredient(hash(i), input.Name, weights[i], SoupRecipe.OwnMetadata(input.Checkpoint.Metadata))).ToList();
 
     /// <summary>The journal entries of an earlier run of this job whose bytes in the partial file still hash the same.</summary>
     private static List<JournalEntry> VerifiedEntries(string output, string fingerprint, byte[] header, List<TensorHeader> headers)

@@ -107,7 +107,8 @@ public static class SoupPlanner
         int leftOut = allNames.Count - merged.Count;
         AddNotes(inputs, options, notes);
 
-        CheckpointLayout layout = options.Layout ?? (inputs.Select(i => i.Checkpoint.Layout).Distinct().Count() == 1 ? inputs[0].Checkpoint.Layout : inputs[0].Checkpoint.Layout);
+        // The inputs' layout when they agree, else the first input's.
+        CheckpointLayout layout = options.Layout ?? inputs[0].Checkpoint.Layout;
         if (options.Layout is null && inputs.Select(i => i.Checkpoint.Layout).Distinct().Count() > 1)
         {
             notes.Add($"inputs come in different layouts; they are matched by canonical name and written in the first input's ({layout.ToString().ToLowerInvariant()})");
@@ -144,7 +145,7 @@ public static class SoupPlanner
         foreach (var m in metadata)
         {
             common = common is null
-                ? m.Where(e => !e.Key.StartsWith("dsoup.", StringComparison.Ordinal)).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal)
+                ? new Dictionary<string, string>(SoupRecipe.OwnMetadata(m), StringComparer.Ordinal)
                 : common.Where(e => m.TryGetValue(e.Key, out string? v) && v == e.Value).ToDictionary(e => e.Key, e => e.Value, StringComparer.Ordinal);
         }
         return common ?? [];
@@ -223,17 +224,23 @@ public static class SoupPlanner
 
     private static IReadOnlyList<PlannedTensor> PlanOutput(List<MergedTensor> merged, CheckpointLayout layout, TextEncoderKind textEncoder, List<string> conflicts)
     {
-        var canonical = merged.Select(m => new ModelTensor(m.Name, ComponentOf(m.Name), KeyOf(m.Name), m.OutputType, m.Shape, [])).ToList();
         try
         {
-            var plan = layout == CheckpointLayout.Original ? LayoutPlanner.Original(canonical, textEncoder) : LayoutPlanner.DiffusersFile(canonical);
-            return plan.OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
+            return OutputFile(merged.Select(m => (m.Name, m.OutputType, m.Shape)), layout, textEncoder);
         }
         catch (InvalidDataException ex)
         {
             conflicts.Add(ex.Message);
             return [];
         }
+    }
+
+    /// <summary>The output file's tensors, sorted by name, for canonical tensors written in <paramref name="layout"/>.</summary>
+    internal static IReadOnlyList<PlannedTensor> OutputFile(IEnumerable<(string Name, StorageType Type, long[] Shape)> tensors, CheckpointLayout layout, TextEncoderKind textEncoder)
+    {
+        var canonical = tensors.Select(t => new ModelTensor(t.Name, ComponentOf(t.Name), KeyOf(t.Name), t.Type, t.Shape, [])).ToList();
+        var plan = layout == CheckpointLayout.Original ? LayoutPlanner.Original(canonical, textEncoder) : LayoutPlanner.DiffusersFile(canonical);
+        return plan.OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
     }
 
     internal static ModelComponent? ComponentOf(string canonicalName) =>

@@ -89,6 +89,10 @@ public static class SoupRecipe
         return metadata;
     }
 
+    /// <summary>A model's own metadata: everything but the dsoup.* entries an earlier soup wrote.</summary>
+    public static SortedDictionary<string, string> OwnMetadata(IReadOnlyDictionary<string, string> metadata) =>
+        new(metadata.Where(e => !e.Key.StartsWith("dsoup.", StringComparison.Ordinal)).ToDictionary(e => e.Key, e => e.Value), StringComparer.Ordinal);
+
     private static JsonNode Node(RecipeIngredient i) => new JsonObject
     {
         ["name"] = i.Name,

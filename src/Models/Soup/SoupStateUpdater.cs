@@ -40,11 +40,13 @@ public static class SoupStateUpdater
             .Where(t => options.Filter.Keeps(t.Name)).ToDictionary(t => t.Name, StringComparer.Ordinal);
         CheckMatches(manifest, tensors, modelPath, statePath);
 
+        var entries = state.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        bool Copied(string name) => entries.ContainsKey(SoupStateManifest.CopyName(name));
         StateIngredient? removed = null;
         long w;
         if (change == StateChange.Remove)
         {
-            string hash = HashOnly(manifest, tensors, name => state.Tensors.Any(t => t.Name == SoupStateManifest.CopyName(name)));
+            string hash = HashOnly(manifest, tensors, Copied);
             removed = manifest.Ingredients.FirstOrDefault(i => i.Hash == hash)
                 ?? throw new InvalidDataException($"{modelPath} (content hash {hash}) is not an ingredient of this soup; its ingredients are " +
                     string.Join(", ", manifest.Ingredients.Select(i => $"{i.Name} ({i.Hash})")));
@@ -67,7 +69,7 @@ public static class SoupStateUpdater
             }
         }
         long total = manifest.TotalWeight + (change == StateChange.Add ? w : -w);
-        var placeholderIngredient = new StateIngredient(ContentHashes.Placeholder, model.Name, w, Own(model.Checkpoint.Metadata));
+        var placeholderIngredient = new StateIngredient(ContentHashes.Placeholder, model.Name, w, SoupRecipe.OwnMetadata(model.Checkpoint.Metadata));
         List<StateIngredient> next = change == StateChange.Add
             ? [.. manifest.Ingredients, placeholderIngredient]
             : manifest.Ingredients.Where(i => !ReferenceEquals(i, removed)).ToList();
@@ -85,8 +87,7 @@ public static class SoupStateUpdater
         using var writer = SafetensorsWriter.Create(outputPath, headers, Metadata(SoupMetadataHash));
         var manifestNext = manifest with { TotalWeight = total, Ingredients = next };
         using var stateWriter = StateOutput.Create(newState, manifestNext,
-            plan.SelectMany(p => p.Parts).Select(p => (p.Name, state.Tensors.Any(t => t.Name == SoupStateManifest.CopyName(p.Name)), StorageTypeOf(manifest.Tensors[p.Name].DType), manifest.Tensors[p.Name].Shape)));
-        var entries = state.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+            plan.SelectMany(p => p.Parts).Select(p => (p.Name, Copied(p.Name), StorageTypeOf(manifest.Tensors[p.Name].DType), manifest.Tensors[p.Name].Shape)));
         foreach (PlannedTensor output in plan)
         {
             foreach (ModelTensor part in output.Parts)
@@ -123,7 +124,6 @@ public static class SoupStateUpdater
         var exps = new int[exponents.ElementCount];
         exponents.Read(0, MemoryMarshal.AsBytes(exps.AsSpan()));
         StorageType outputType = StorageTypeOf(manifest.Tensors[name].DType);
-        var format = ValueDecoder.FormatOf(outputType);
         long count = model.ElementCount;
         const int Chunk = SoupMemory.BlockElements * 16;
         var stored = new Int128[Math.Min(Chunk, count)];
@@ -153,16 +153,7 @@ public static class SoupStateUpdater
                 sum.Canonicalize();
                 sum.Store(newSums.AsSpan(from, length));
                 newExps[b] = sum.Exponent;
-                if (outputType == StorageType.F64)
-                {
-                    Span<double> exact = scratch.Rounded.AsSpan(0, length);
-                    sum.MeanExactly(total, format, exact);
-                    ValueDecoder.Encode(outputType, exact, output.AsSpan(from * outputSize, length * outputSize));
-                    return;
-                }
-                Span<float> means = scratch.Means.AsSpan(0, length);
-                sum.Mean(total, format, means);
-                ValueDecoder.EncodeMeans(outputType, means, output.AsSpan(from * outputSize, length * outputSize));
+                ChunkBlocks.StoreMean(outputType, from, sum, total, scratch, output);
             });
             writer.Write(output.AsSpan(0, n * outputSize));
             stateWriter.WriteSums(newSums.AsSpan(0, n), newExps.AsSpan(0, blocks));
@@ -213,19 +204,10 @@ public static class SoupStateUpdater
         }
     }
 
-    private static IReadOnlyList<PlannedTensor> OutputPlan(SoupStateManifest manifest)
-    {
-        var canonical = manifest.Tensors.Select(t => new ModelTensor(t.Key, SoupPlanner.ComponentOf(t.Key), SoupPlanner.KeyOf(t.Key),
-            StorageTypeOf(t.Value.DType), t.Value.Shape, [])).ToList();
-        var layout = Enum.Parse<CheckpointLayout>(manifest.Layout, ignoreCase: true);
-        var textEncoder = Enum.Parse<TextEncoderKind>(manifest.TextEncoder, ignoreCase: true);
-        var plan = layout == CheckpointLayout.Original ? LayoutPlanner.Original(canonical, textEncoder) : LayoutPlanner.DiffusersFile(canonical);
-        return plan.OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
-    }
+    private static IReadOnlyList<PlannedTensor> OutputPlan(SoupStateManifest manifest) =>
+        SoupPlanner.OutputFile(manifest.Tensors.Select(t => (t.Key, StorageTypeOf(t.Value.DType), t.Value.Shape)),
+            Enum.Parse<CheckpointLayout>(manifest.Layout, ignoreCase: true), Enum.Parse<TextEncoderKind>(manifest.TextEncoder, ignoreCase: true));
 
     private static StorageType StorageTypeOf(string name) =>
         StorageTypes.TryParse(name, out StorageType type) ? type : throw new InvalidDataException($"the soup state names an unknown dtype '{name}'");
-
-    private static SortedDictionary<string, string> Own(IReadOnlyDictionary<string, string> metadata) =>
-        new(metadata.Where(e => !e.Key.StartsWith("dsoup.", StringComparison.Ordinal)).ToDictionary(e => e.Key, e => e.Value), StringComparer.Ordinal);
 }

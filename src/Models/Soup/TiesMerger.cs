@@ -40,7 +40,7 @@ internal sealed class TiesMerger(SoupOptions options, IReadOnlyList<double> weig
         ChunkBlocks.ForEach(blocks, block =>
         {
             (int start, int length) = ChunkBlocks.Range(chunk, block);
-            double[][] x = Decode(chunk, start, length);
+            double[][] x = ChunkBlocks.DecodeAll(chunk, start, length, weights.Count + 1, inputs, baseModel);
             for (int i = 0; i < n; i++)
             {
                 for (int e = 0; e < length; e++)
@@ -64,7 +64,7 @@ internal sealed class TiesMerger(SoupOptions options, IReadOnlyList<double> weig
         ChunkBlocks.ForEach(blocks, block =>
         {
             (int start, int length) = ChunkBlocks.Range(chunk, block);
-            double[][] x = Decode(chunk, start, length);
+            double[][] x = ChunkBlocks.DecodeAll(chunk, start, length, weights.Count + 1, inputs, baseModel);
             var seen = new long[n];
             for (int i = 0; i < n; i++)
             {
@@ -113,21 +113,6 @@ internal sealed class TiesMerger(SoupOptions options, IReadOnlyList<double> weig
     }
 
     private static ulong Key(double tau) => BitConverter.DoubleToUInt64Bits(Math.Abs(tau));
-
-    private double[][] Decode(ChunkData chunk, int start, int length)
-    {
-        int sources = weights.Count + 1;
-        double[][] x = ChunkBlocks.Scratch.Sources(sources);
-        for (int s = 0; s < sources; s++)
-        {
-            ChunkBlocks.Decode(chunk, s, start, x[s].AsSpan(0, length), ChunkBlocks.Scratch.Floats);
-            if (!Kernels.Cpu.Merge.BlockFixedPoint.Scan(x[s].AsSpan(0, length), out _, out _))
-            {
-                throw new InvalidDataException($"{ChunkBlocks.Describe(chunk, s, inputs, baseModel)} holds NaN or infinite values; a soup of them is undefined");
-            }
-        }
-        return x;
-    }
 
     /// <summary>One streaming pass over |θᵢ − θ₀| of a tensor, as keys.</summary>
     private void StreamKeys(MergedTensor tensor, int input, Action<ReadOnlySpan<ulong>> visit)

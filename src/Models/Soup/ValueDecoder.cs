@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using Dsoup.Engine.Checkpoints;
-using Dsoup.Kernels.Numerics;
 
 namespace Dsoup.Models.Soup;
 
@@ -19,10 +18,8 @@ internal static class ValueDecoder
                 Widen(MemoryMarshal.Cast<byte, float>(raw)[..n], destination);
                 return;
             case StorageType.F16:
-                HalfBits.F16ToSingle(MemoryMarshal.Cast<byte, ushort>(raw)[..n], scratch[..n]);
-                break;
             case StorageType.BF16:
-                HalfBits.BF16ToSingle(MemoryMarshal.Cast<byte, ushort>(raw)[..n], scratch[..n]);
+                StorageConversion.ToSingle(type, raw, scratch[..n]);
                 break;
             default:
                 throw new InvalidDataException($"{type.Name()} tensors cannot be merged");
@@ -36,20 +33,21 @@ internal static class ValueDecoder
     /// <summary>Stores f32 means (see BlockAccumulator.Mean) as the output type, rounding to nearest even.</summary>
     public static void EncodeMeans(StorageType type, ReadOnlySpan<float> means, Span<byte> destination)
     {
-        switch (type)
+        if (type is not (StorageType.F32 or StorageType.F16 or StorageType.BF16))
         {
-            case StorageType.F32:
-                means.CopyTo(MemoryMarshal.Cast<byte, float>(destination));
-                break;
-            case StorageType.F16:
-                HalfBits.SingleToF16(means, MemoryMarshal.Cast<byte, ushort>(destination));
-                break;
-            case StorageType.BF16:
-                HalfBits.SingleToBF16(means, MemoryMarshal.Cast<byte, ushort>(destination));
-                break;
-            default:
-                throw new InvalidDataException($"cannot store a merged tensor as {type.Name()}");
+            throw new InvalidDataException($"cannot store a merged tensor as {type.Name()}");
         }
+        StorageConversion.FromSingle(means, type, destination);
+    }
+
+    /// <summary>A whole tensor's values in f64 (small tensors: LoRA factors, scalars).</summary>
+    public static double[] ReadAll(TensorEntry entry)
+    {
+        var raw = new byte[entry.ByteLength];
+        entry.Read(0, raw);
+        var values = new double[entry.ElementCount];
+        Decode(entry.Type, raw, values, new float[values.Length]);
+        return values;
     }
 
     /// <summary>Stores values already rounded to <paramref name="type"/> (exactly representable in it) as raw bytes.</summary>

@@ -64,9 +64,6 @@ public sealed class SafetensorsWriter : IDisposable
         }
     }
 
-    /// <summary>The data-section offset where tensor <paramref name="index"/> begins.</summary>
-    public long TensorStart(int index) => index == 0 ? 0 : ends[index - 1];
-
     public static SafetensorsWriter Create(string path, IReadOnlyList<TensorHeader> tensors, IReadOnlyDictionary<string, string>? metadata)
     {
         byte[] header = EncodeHeader(tensors, metadata);
