@@ -2,7 +2,8 @@
 # GPU check in one call. The GPU machine has no .NET SDK and no network, so it runs in two halves:
 #   scripts/gpu-check.sh pack   here: publish dsoup and pack the .NET runtime into .gpu/ (git-ignored, ~35 MiB)
 #   scripts/gpu-check.sh        there (device tool, carry [".gpu"]): self-check every op family on CUDA against
-#                               the CPU backend, GEMM GFLOP/s on the GPU and the CPU, merge throughput; summary in $OUT.
+#                               the CPU backend, GEMM GFLOP/s on the GPU and the CPU, merge throughput, TIES on the
+#                               GPU against the CPU merger (bytes and speed); summary in $OUT.
 # Where an SDK is present it also builds and runs the CUDA op tests (DSOUP_TEST_DEVICES=cuda). Fits in about 8 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -62,5 +63,13 @@ timeout 120 "${DSOUP[@]}" bench merge "$work"/in[1-4].safetensors 2>&1 | tee -a 
 timeout 120 "${DSOUP[@]}" bench merge "$work"/in*.safetensors 2>&1 | tee -a "$summary"
 /usr/bin/time -v "${DSOUP[@]}" soup "$work"/in*.safetensors -o "$work/soup.safetensors" --max-memory 256MiB 2>&1 \
     | grep -E "Maximum resident|Elapsed \(wall" | tee -a "$summary"
+rm -rf "$work"/in*.safetensors "$work/soup.safetensors"
+
+log "== TIES on cuda against the CPU merger: same bytes, and throughput (base + 3 inputs of 256 MiB f16)"
+for i in 0 1 2 3; do "${DSOUP[@]}" synthesize "$work/t$i.safetensors" --family flat --size 256MiB --variant $i --perturbation 0.05 > /dev/null; done
+timeout 150 "${DSOUP[@]}" soup "$work"/t[1-3].safetensors --base "$work/t0.safetensors" --method ties -o "$work/ties-cuda.safetensors" --device cuda 2>&1 | grep -E "wrote|error" | tee -a "$summary"
+timeout 150 "${DSOUP[@]}" soup "$work"/t[1-3].safetensors --base "$work/t0.safetensors" --method ties -o "$work/ties-cpu.safetensors" --device cpu 2>&1 | grep -E "wrote|error" | tee -a "$summary"
+if cmp -s "$work/ties-cuda.safetensors" "$work/ties-cpu.safetensors"; then log "ties: cuda and cpu outputs are identical"; else log "ties: cuda and cpu outputs DIFFER"; fi
+timeout 120 "${DSOUP[@]}" bench merge "$work"/t[0-3].safetensors --method ties --device cuda --repeat 3 2>&1 | tee -a "$summary"
 rm -rf "$work"
 log "== done $(date -u +%FT%TZ)"

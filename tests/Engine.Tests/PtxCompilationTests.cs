@@ -27,7 +27,7 @@ public class PtxCompilationTests
                 $"{kernel} calls a function PTX cannot resolve:\n{result.PTXAssembly}");
             compiled.Add($"{kernel.DeclaringType!.Name}.{kernel.Name}");
         }
-        foreach (string expected in new[] { "GemmKernels.Gemm", "ReductionKernels.SumAxisPerGroup", "ElementwiseKernels.Convert", "RandomKernels.Uniform" })
+        foreach (string expected in new[] { "GemmKernels.Gemm", "ReductionKernels.SumAxisPerGroup", "ElementwiseKernels.Convert", "RandomKernels.Uniform", "TiesKernels.Merge", "TiesKernels.KeyHistogram" })
         {
             Assert.Contains(expected, compiled);
         }

@@ -32,10 +32,12 @@ internal static class BenchCommand
         var repeat = new Option<int>("--repeat") { Description = "Repetitions of each measurement.", DefaultValueFactory = _ => 3 };
         var maxMemory = new Option<string>("--max-memory") { Description = "The merge's memory budget.", DefaultValueFactory = _ => "256MiB" };
         var scratch = new Option<string?>("--scratch") { Description = "Folder for the soup (default: beside the first input; /dev/shm keeps disk writes out)." };
+        var method = new Option<string>("--method") { Description = "uniform (exact), or ties (the first input is the base; runs on --device).", DefaultValueFactory = _ => "uniform" };
+        method.AcceptOnlyFromAmong("uniform", "ties");
         var command = new Command("merge",
-            "Uniform-soup the inputs and compare with, measured in the same run: a plain read of the same files (one stream, and all cores; the faster is the read ceiling) and a plain write of the soup's size.")
+            "Soup the inputs and compare with, measured in the same run: a plain read of the same files (one stream, and all cores; the faster is the read ceiling) and a plain write of the soup's size.")
         {
-            inputs, repeat, maxMemory, scratch,
+            inputs, repeat, maxMemory, scratch, method,
         };
         command.SetAction(result => context.Run(() =>
         {
@@ -44,6 +46,12 @@ internal static class BenchCommand
             string folder = result.GetValue(scratch) ?? Path.GetDirectoryName(paths[0])!;
             string output = Path.Combine(folder, $".dsoup-bench-{Environment.ProcessId}.safetensors");
             long budget = Units.ParseSize(result.GetValue(maxMemory)!);
+            bool ties = result.GetValue(method) == "ties";
+            Device? device = ties ? context.Device(result) : null;
+            if (ties && paths.Length < 3)
+            {
+                throw new ArgumentException("bench merge --method ties needs a base and at least two inputs");
+            }
             var files = ReadSpeed.FilesOf(paths);
             long inputBytes = files.Sum(f => new FileInfo(f).Length);
             foreach (string file in files)
@@ -55,7 +63,7 @@ internal static class BenchCommand
                 double stream = Measure.MedianSeconds(n, () => files.ForEach(f => ReadSpeed.ReadWholeFile(f)));
                 double parallel = Measure.MedianSeconds(n, () => ReadSpeed.ReadAllParallel(files));
                 double read = Math.Min(stream, parallel); // the stronger baseline
-                double merge = Measure.MedianSeconds(n, () => Soup(paths, output, budget));
+                double merge = Measure.MedianSeconds(n, () => Soup(paths, output, budget, ties, device));
                 long outputBytes = new FileInfo(output).Length;
                 double write = Measure.MedianSeconds(n, () => WriteZeros(output, outputBytes));
                 var o = context.Output;
@@ -65,7 +73,8 @@ internal static class BenchCommand
                 o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"read, 8 MiB blocks on all cores            {inputBytes / parallel / 1e9,7:F2} GB/s  {parallel,6:F2} s"));
                 o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"read ceiling (the faster of the two)      {inputBytes / read / 1e9,7:F2} GB/s  {read,6:F2} s"));
                 o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"write ceiling (soup-sized write + fsync)  {outputBytes / write / 1e9,7:F2} GB/s  {write,6:F2} s"));
-                o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"merge (uniform soup, exact)              {inputBytes / merge / 1e9,7:F2} GB/s  {merge,6:F2} s"));
+                string what = ties ? $"merge (ties, density 0.2, on {device!.Name})".PadRight(41) : "merge (uniform soup, exact)              ";
+                o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{what}{inputBytes / merge / 1e9,7:F2} GB/s  {merge,6:F2} s"));
                 o.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"merge / read ceiling = {read / merge:F2}; IO lower bound max(read, write) = {Math.Max(read, write):F2} s, merge reaches {Math.Max(read, write) / merge:P0} of it"));
             }
@@ -78,13 +87,16 @@ internal static class BenchCommand
         return command;
     }
 
-    private static void Soup(string[] paths, string output, long budget)
+    /// <summary>A uniform soup of every path, or TIES of paths[1..] on the base paths[0].</summary>
+    private static void Soup(string[] paths, string output, long budget, bool ties, Device? device)
     {
         var ingredients = paths.Select(p => SoupIngredient.Open(p)).ToList();
         try
         {
-            SoupPlan plan = SoupPlanner.Plan(ingredients, null, null, new SoupOptions { MaxMemory = budget });
-            SoupEngine.Run(plan, new SoupRunOptions(output) { Overwrite = true });
+            SoupPlan plan = ties
+                ? SoupPlanner.Plan(ingredients[1..], ingredients[0], null, new SoupOptions { Method = SoupMethod.Ties, MaxMemory = budget })
+                : SoupPlanner.Plan(ingredients, null, null, new SoupOptions { MaxMemory = budget });
+            SoupEngine.Run(plan, new SoupRunOptions(output) { Overwrite = true, Device = device });
         }
         finally
         {

@@ -148,22 +148,28 @@ internal static class SoupCommand
             {
                 throw new ArgumentException("name the soup to write with -o/--output (or use --dry-run)");
             }
-            if (result.GetValue(CliContext.DeviceOption) is string device && device != "cpu")
+            // TIES makes several passes per tensor and pays for a GPU; the other methods are bound by reading.
+            Engine.Devices.Device? device = options.Method == SoupMethod.Ties ? context.Device(result) : null;
+            if (device is null && result.GetValue(CliContext.DeviceOption) is string named && named != "cpu")
             {
-                context.Error.WriteLine($"note: streaming merges run on the CPU (they are bound by reading, not arithmetic); --device {device} is not used here");
+                context.Error.WriteLine($"note: {options.Method.Name()} soups stream on the CPU (they are bound by reading, not arithmetic); --device {named} is used by ties only");
             }
-            ByteProgress progress = context.Progress("soup", plan.Report.BytesToRead, ceiling);
+            // The plan counts two reads per TIES source (select, then merge); a GPU reads each source once.
+            bool onGpu = device is { Kind: not Engine.Devices.DeviceKind.Cpu };
+            ByteProgress progress = context.Progress("soup", onGpu ? plan.Report.BytesToRead / 2 : plan.Report.BytesToRead, ceiling);
             SoupResult soup = SoupEngine.Run(plan, new SoupRunOptions(outputPath)
             {
                 StatePath = statePath,
                 Progress = progress,
+                Device = device,
                 Overwrite = job.Overwrite,
                 InterruptAfterTensors = TestInterrupt(),
                 InterruptAbruptly = true,
             });
             progress.Finish();
             string patched = plan.Loras is { } targets ? $", {targets.PatchedTensors} patched by LoRAs" : "";
-            context.Output.WriteLine($"wrote {outputPath}: {plan.Report.Merged} tensors merged ({options.Method.Name()}){patched}, {plan.Report.Copied} copied" +
+
+            context.Output.WriteLine($"wrote {outputPath}: {plan.Report.Merged} tensors merged ({options.Method.Name()}{(soup.TensorsOnDevice > 0 ? $", {soup.TensorsOnDevice} on {device!.Name}" : "")}){patched}, {plan.Report.Copied} copied" +
                 (soup.ResumedTensors > 0 ? $", resumed after {soup.ResumedTensors} finished tensors" : "") +
                 string.Create(CultureInfo.InvariantCulture, $"; read {Units.Bytes((long)progress.BytesPerSecond)}/s = {progress.BytesPerSecond / ceiling:P0} of the read ceiling"));
             for (int i = 0; i < inputList.Count; i++)

@@ -173,7 +173,8 @@ public sealed class IlgpuBackend : IBackend
         }
     }
 
-    private void Run(Action op)
+    /// <summary>Runs <paramref name="op"/> with the accelerator bound to this thread, serialised with every other call.</summary>
+    internal void Run(Action op)
     {
         lock (gate)
         {

@@ -23,6 +23,8 @@ internal sealed class ExactMeanMerger(IReadOnlyList<long> weights, IReadOnlyList
     {
     }
 
+    public bool ReadsItself(MergedTensor tensor) => true;
+
     public void Merge(ChunkData chunk, byte[] output)
     {
         ChunkBlocks.ForEach(ChunkBlocks.Count(chunk), block =>

@@ -8,6 +8,9 @@ internal interface ITensorMerger
     /// <summary>Called once per merged tensor before its first chunk.</summary>
     void Begin(MergedTensor tensor);
 
+    /// <summary>True when the merger reads (and hashes) this tensor's sources itself, so the chunk reader passes its jobs through unread.</summary>
+    bool ReadsItself(MergedTensor tensor);
+
     /// <summary>Merges the chunk's sources into the start of <paramref name="output"/> (bytes of the tensor's output type).</summary>
     void Merge(ChunkData chunk, byte[] output);
 }
@@ -91,7 +94,7 @@ internal static class ChunkBlocks
         {
             Span<double> block = values[s].AsSpan(0, length);
             Decode(chunk, s, start, block, Scratch.Floats);
-            if (!Kernels.Cpu.Merge.BlockFixedPoint.Scan(block, out _, out _))
+            if (!System.Numerics.Tensors.TensorPrimitives.IsFiniteAll<double>(block))
             {
                 throw new InvalidDataException($"{Describe(chunk, s, inputs, baseModel)} holds NaN or infinite values; a soup of them is undefined");
             }

@@ -22,6 +22,8 @@ internal sealed class LinearMerger(SoupOptions options, IReadOnlyList<double> we
         delta = loras?.DeltaFor(tensor.Name);
     }
 
+    public bool ReadsItself(MergedTensor tensor) => false;
+
     public void Merge(ChunkData chunk, byte[] output)
     {
         int n = weights.Count;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.IO.Hashing;
 using Dsoup.Engine.Checkpoints;
 using Dsoup.Engine.Checkpoints.Safetensors;
+using Dsoup.Engine.Devices;
 using Dsoup.Models.Layouts;
 
 namespace Dsoup.Models.Soup;
@@ -37,7 +38,8 @@ public static class SoupEngine
         }
         var hashes = new ContentHashes();
         long[]? exactWeights = plan.UsesExactSums ? plan.Weights.Select(w => (long)w).ToArray() : null;
-        ITensorMerger merger = CreateMerger(plan, exactWeights, hashes, run.Progress);
+        ITensorMerger merger = CreateMerger(plan, exactWeights, hashes, run);
+        using var mergerResources = merger as IDisposable; // device buffers of the GPU merger
         if (run.StatePath is not null && exactWeights is null)
         {
             throw new ArgumentException("a soup state (--state) keeps exact sums: use the uniform method or whole-number weights");
@@ -75,7 +77,7 @@ public static class SoupEngine
             var states = state is null ? null : new BufferPool<StateBuffers>(WriteBuffers, () => new StateBuffers(chunkElements));
             var scratch = new float[chunkElements];
             using var writes = new WriteBehind();
-            using var reader = new ChunkReader(Jobs(plan, first, chunkElements, plan.UsesExactSums), n + 1, hashes, run.Progress);
+            using var reader = new ChunkReader(Jobs(plan, first, chunkElements, merger), n + 1, hashes, run.Progress);
             var pending = new List<JournalEntry>();
             long sinceFlush = 0;
             long produced = first > 0 ? resumed[^1].End : 0; // data bytes handed to the writer (it writes behind)
@@ -170,7 +172,7 @@ public static class SoupEngine
             state?.Commit(StateIngredients(plan, exactWeights!, i => inputHashes[i]));
             writer.Commit();
             journal?.Delete();
-            return new SoupResult(inputHashes, baseHash, first, plan.Output.Count);
+            return new SoupResult(inputHashes, baseHash, first, plan.Output.Count, (merger as GpuTiesMerger)?.TensorsOnDevice ?? 0);
         }
         catch
         {
@@ -190,15 +192,19 @@ public static class SoupEngine
         }
     }
 
-    private static ITensorMerger CreateMerger(SoupPlan plan, long[]? exactWeights, ContentHashes hashes, IProgress<long>? progress)
+    private static ITensorMerger CreateMerger(SoupPlan plan, long[]? exactWeights, ContentHashes hashes, SoupRunOptions run)
     {
         if (exactWeights is not null)
         {
-            return new ExactMeanMerger(exactWeights, plan.Inputs, hashes, progress);
+            return new ExactMeanMerger(exactWeights, plan.Inputs, hashes, run.Progress);
         }
-        return plan.Options.Method == SoupMethod.Ties
-            ? new TiesMerger(plan.Options, plan.Weights, plan.Inputs, plan.Base!, plan.Loras)
-            : new LinearMerger(plan.Options, plan.Weights, plan.Inputs, plan.Base, plan.Loras);
+        if (plan.Options.Method != SoupMethod.Ties)
+        {
+            return new LinearMerger(plan.Options, plan.Weights, plan.Inputs, plan.Base, plan.Loras);
+        }
+        return run.Device is { Kind: not DeviceKind.Cpu } gpu
+            ? new GpuTiesMerger(plan.Options, plan.Weights, plan.Inputs, plan.Base!, plan.Loras, gpu, plan.Options.MaxMemory / 4, hashes, run.Progress)
+            : new TiesMerger(plan.Options, plan.Weights, plan.Inputs, plan.Base!, plan.Loras, run.Progress);
     }
 
     /// <summary>Source tensors of a merged tensor and their ids (inputs 0..N−1, base N, fallback N+1).</summary>
@@ -230,7 +236,7 @@ public static class SoupEngine
         }
     }
 
-    private static IEnumerable<ChunkJob> Jobs(SoupPlan plan, int first, long chunkElements, bool mergerReads)
+    private static IEnumerable<ChunkJob> Jobs(SoupPlan plan, int first, long chunkElements, ITensorMerger merger)
     {
         for (int t = first; t < plan.Output.Count; t++)
         {
@@ -238,9 +244,10 @@ public static class SoupEngine
             {
                 MergedTensor m = plan.Merged(part.Name);
                 var (sources, ids) = Sources(plan, m);
+                bool mergerReads = !m.IsCopied && merger.ReadsItself(m);
                 foreach (long start in ChunkStarts(m, chunkElements))
                 {
-                    yield return new ChunkJob(m, sources, ids, start, (int)Math.Min(chunkElements, m.ElementCount - start), mergerReads && !m.IsCopied);
+                    yield return new ChunkJob(m, sources, ids, start, (int)Math.Min(chunkElements, m.ElementCount - start), mergerReads);
                 }
             }
         }

@@ -131,7 +131,7 @@ public static class SoupPlanner
         long write = output.Sum(p => p.Parts.Sum(part => plan.Merged(part.Name).ElementCount * (plan.Merged(part.Name).OutputType.Bits() / 8)));
         if (options.Method == SoupMethod.Ties)
         {
-            notes.Add("TIES reads each task vector twice or more: once (or a few times, for huge tensors) to find its magnitude threshold, once to merge");
+            notes.Add("TIES reads each task vector twice or more on the CPU: once (or a few times, for huge tensors) to find its magnitude threshold, once to merge; on a GPU (--device) once");
         }
         var report = new SoupPlanReport(options.Method.Name(), layout.ToString().ToLowerInvariant(), merged.Count - copied, copied, leftOut,
             reports, conflicts, notes, read, write, chunk, peak);

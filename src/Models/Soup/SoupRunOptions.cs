@@ -12,6 +12,12 @@ public sealed record SoupRunOptions(string OutputPath)
     public bool Overwrite { get; init; }
 
     /// <summary>
+    /// Where TIES runs when this is a GPU (null or the CPU: on the CPU). The other methods always stream on
+    /// the CPU: they are bound by reading, and a GPU would only add copies.
+    /// </summary>
+    public Engine.Devices.Device? Device { get; init; }
+
+    /// <summary>
     /// Test hook: after this many output tensors are safely journaled, stop as a crash would, leaving the
     /// partial output and journal behind (throws <see cref="SoupInterruptedException"/>).
     /// </summary>
@@ -21,8 +27,8 @@ public sealed record SoupRunOptions(string OutputPath)
     public bool InterruptAbruptly { get; init; }
 }
 
-/// <summary>What a finished soup reports.</summary>
-public sealed record SoupResult(IReadOnlyList<string> InputHashes, string? BaseHash, int ResumedTensors, int Tensors);
+/// <summary>What a finished soup reports; <paramref name="TensorsOnDevice"/> counts the tensors a GPU merged.</summary>
+public sealed record SoupResult(IReadOnlyList<string> InputHashes, string? BaseHash, int ResumedTensors, int Tensors, int TensorsOnDevice = 0);
 
 /// <summary>A merge stopped on purpose by <see cref="SoupRunOptions.InterruptAfterTensors"/>, its partial output left to resume.</summary>
 public sealed class SoupInterruptedException(int tensors) : Exception($"merge interrupted after {tensors} tensors")

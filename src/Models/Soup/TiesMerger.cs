@@ -9,12 +9,13 @@ namespace Dsoup.Models.Soup;
 /// is decided by position, so the result does not depend on chunking or threads.
 /// </summary>
 internal sealed class TiesMerger(SoupOptions options, IReadOnlyList<double> weights, IReadOnlyList<SoupIngredient> inputs, SoupIngredient baseModel,
-    Lora.LoraTargets? loras) : ITensorMerger
+    Lora.LoraTargets? loras, IProgress<long>? progress) : ITensorMerger
 {
     private Lora.LoraDelta? delta;
 
     private const int PassBlock = 1 << 16;
 
+    private readonly double[] weightArray = [.. weights];
     private TopK[] selections = [];
     private long[] equalsSeen = [];
 
@@ -24,34 +25,45 @@ internal sealed class TiesMerger(SoupOptions options, IReadOnlyList<double> weig
         selections = new TopK[weights.Count];
         equalsSeen = new long[weights.Count];
         delta = loras?.DeltaFor(tensor.Name);
-        for (int i = 0; i < weights.Count; i++)
+        // One selection per input, on all cores. The plan counts one selection read of every source (then the
+        // merge): each input's first pass is reported, the base's bytes with input 0's; repeated passes are not.
+        ChunkBlocks.ForEach(weights.Count, input =>
         {
-            int input = i;
-            selections[i] = TopKSelection.Find(tensor.ElementCount, k, visit => StreamKeys(tensor, input, visit));
-        }
+            int passes = 0;
+            selections[input] = TopKSelection.Find(tensor.ElementCount, k, visit => StreamKeys(tensor, input, visit, passes++ == 0 ? progress : null));
+        });
     }
+
+    public bool ReadsItself(MergedTensor tensor) => false;
 
     public void Merge(ChunkData chunk, byte[] output)
     {
         int n = weights.Count;
         int blocks = ChunkBlocks.Count(chunk);
-        // Equal-to-threshold keys are kept by position: count them per block first, so blocks can run in parallel.
+        // Where only some keys equal to a threshold are kept, the first ones by position win: count them per
+        // block first (decoding just the base and those inputs), so blocks can then run in parallel.
         var equals = new long[blocks, n];
-        ChunkBlocks.ForEach(blocks, block =>
+        int[] positional = Enumerable.Range(0, n).Where(i => selections[i].SplitsEqualKeys).ToArray();
+        if (positional.Length > 0)
         {
-            (int start, int length) = ChunkBlocks.Range(chunk, block);
-            double[][] x = ChunkBlocks.DecodeAll(chunk, start, length, weights.Count + 1, inputs, baseModel);
-            for (int i = 0; i < n; i++)
+            ChunkBlocks.ForEach(blocks, block =>
             {
-                for (int e = 0; e < length; e++)
+                (int start, int length) = ChunkBlocks.Range(chunk, block);
+                double[][] x = ChunkBlocks.Scratch.Sources(n + 1);
+                ChunkBlocks.Decode(chunk, n, start, x[n].AsSpan(0, length), ChunkBlocks.Scratch.Floats);
+                foreach (int i in positional)
                 {
-                    if (Key(x[i][e] - x[n][e]) == selections[i].Threshold)
+                    ChunkBlocks.Decode(chunk, i, start, x[i].AsSpan(0, length), ChunkBlocks.Scratch.Floats);
+                    for (int e = 0; e < length; e++)
                     {
-                        equals[block, i]++;
+                        if (Key(x[i][e] - x[n][e]) == selections[i].Threshold)
+                        {
+                            equals[block, i]++;
+                        }
                     }
                 }
-            }
-        });
+            });
+        }
         var firstEqual = new long[blocks, n];
         for (int i = 0; i < n; i++)
         {
@@ -65,57 +77,58 @@ internal sealed class TiesMerger(SoupOptions options, IReadOnlyList<double> weig
         {
             (int start, int length) = ChunkBlocks.Range(chunk, block);
             double[][] x = ChunkBlocks.DecodeAll(chunk, start, length, weights.Count + 1, inputs, baseModel);
-            var seen = new long[n];
+            ReadOnlySpan<double> theta = x[n].AsSpan(0, length);
             for (int i = 0; i < n; i++)
             {
-                seen[i] = firstEqual[block, i];
+                Trim(x[i].AsSpan(0, length), theta, selections[i], firstEqual[block, i]); // τ̂ᵢ in place of θᵢ
             }
-            var trimmed = new double[n];
             Span<double> result = ChunkBlocks.Scratch.Rounded.AsSpan(0, length);
             for (int e = 0; e < length; e++)
             {
-                double theta = x[n][e], mass = 0;
+                double mass = 0;
                 for (int i = 0; i < n; i++)
                 {
-                    double tau = x[i][e] - theta;
-                    trimmed[i] = Keep(i, Key(tau), ref seen[i]) ? tau : 0;
-                    mass += trimmed[i];
+                    mass += x[i][e];
                 }
                 double sign = mass >= 0 ? 1 : -1;
                 double numerator = 0, denominator = 0;
                 for (int i = 0; i < n; i++)
                 {
-                    if (trimmed[i] != 0 && Math.Sign(trimmed[i]) == sign)
+                    double trimmed = x[i][e];
+                    if (trimmed != 0 && Math.Sign(trimmed) == sign)
                     {
-                        numerator += weights[i] * trimmed[i];
-                        denominator += weights[i];
+                        numerator += weightArray[i] * trimmed;
+                        denominator += weightArray[i];
                     }
                 }
-                result[e] = theta + options.Lambda * (denominator != 0 ? numerator / denominator : 0);
+                result[e] = theta[e] + options.Lambda * (denominator != 0 ? numerator / denominator : 0);
             }
             delta?.AddTo(chunk.Job.Start + start, result);
             ChunkBlocks.Store(chunk, start, result, output);
         });
     }
 
-    private bool Keep(int input, ulong key, ref long seen)
+    /// <summary>
+    /// Turns a block of θᵢ into τ̂ᵢ: θᵢ − θ₀ where the selection keeps it, else 0. Keys equal to the threshold
+    /// are kept while fewer than KeepEqual have been seen, counting from <paramref name="seen"/> (those of earlier blocks).
+    /// </summary>
+    private static void Trim(Span<double> values, ReadOnlySpan<double> theta, TopK selection, long seen)
     {
-        TopK s = selections[input];
-        if (s.KeepAll)
+        for (int e = 0; e < values.Length; e++)
         {
-            return true;
+            double tau = values[e] - theta[e];
+            ulong key = Key(tau);
+            bool keep = selection.KeepAll
+                || (!selection.KeepNone && (key > selection.Threshold || (key == selection.Threshold && seen++ < selection.KeepEqual)));
+            values[e] = keep ? tau : 0;
         }
-        if (s.KeepNone || key < s.Threshold)
-        {
-            return false;
-        }
-        return key > s.Threshold || seen++ < s.KeepEqual;
     }
 
-    private static ulong Key(double tau) => BitConverter.DoubleToUInt64Bits(Math.Abs(tau));
+    /// <summary>|τ| as an ordered key (the bits of a non-negative double order like its value).</summary>
+    internal static ulong Key(double tau) => BitConverter.DoubleToUInt64Bits(Math.Abs(tau));
 
     /// <summary>One streaming pass over |θᵢ − θ₀| of a tensor, as keys.</summary>
-    private void StreamKeys(MergedTensor tensor, int input, Action<ReadOnlySpan<ulong>> visit)
+    private static void StreamKeys(MergedTensor tensor, int input, Action<ReadOnlySpan<ulong>> visit, IProgress<long>? progress)
     {
         var source = tensor.Inputs[input]!;
         var basis = tensor.Base!;
@@ -129,6 +142,7 @@ internal sealed class TiesMerger(SoupOptions options, IReadOnlyList<double> weig
             int n = (int)Math.Min(PassBlock, tensor.ElementCount - start);
             Read(source, start, n, raw, x, floats);
             Read(basis, start, n, raw, b, floats);
+            progress?.Report((long)n * (source.Type.Bits() + (input == 0 ? basis.Type.Bits() : 0)) / 8);
             for (int e = 0; e < n; e++)
             {
                 keys[e] = Key(x[e] - b[e]);

@@ -2,9 +2,14 @@ namespace Dsoup.Models.Soup;
 
 /// <summary>
 /// Which entries of a tensor are among its k largest by magnitude: every key above
-/// <see cref="Threshold"/>, plus the first <see cref="KeepEqual"/> keys equal to it in index order.
+/// <see cref="Threshold"/>, plus the first <see cref="KeepEqual"/> of the <see cref="EqualCount"/> keys
+/// equal to it, in index order.
 /// </summary>
-internal readonly record struct TopK(ulong Threshold, long KeepEqual, bool KeepAll, bool KeepNone);
+internal readonly record struct TopK(ulong Threshold, long KeepEqual, bool KeepAll, bool KeepNone, long EqualCount = 0)
+{
+    /// <summary>True when only some keys equal to the threshold are kept, so their positions decide which.</summary>
+    public bool SplitsEqualKeys => !KeepAll && !KeepNone && KeepEqual > 0 && KeepEqual < EqualCount;
+}
 
 /// <summary>
 /// Finds the k-th largest key of a tensor without holding the tensor: a radix selection over the
@@ -19,7 +24,29 @@ internal static class TopKSelection
     /// <param name="count">Keys in the tensor.</param>
     /// <param name="k">How many to keep.</param>
     /// <param name="pass">Streams every key of the tensor, in blocks, through the given callback.</param>
-    public static TopK Find(long count, long k, Action<Action<ReadOnlySpan<ulong>>> pass)
+    public static TopK Find(long count, long k, Action<Action<ReadOnlySpan<ulong>>> pass) =>
+        Select(count, k,
+            (prefix, fixedBits, shift, histogram) => pass(keys =>
+            {
+                foreach (ulong key in keys)
+                {
+                    if (fixedBits == 0 || key >> (64 - fixedBits) == prefix >> (64 - fixedBits))
+                    {
+                        histogram[(key >> shift) & 0xFFFF]++;
+                    }
+                }
+            }),
+            (prefix, fixedBits, remaining) => Collect(prefix, fixedBits, remaining, pass));
+
+    /// <summary>
+    /// The same selection from digit histograms computed elsewhere (on a GPU): <paramref name="histogram"/>(prefix,
+    /// fixed bits, shift) counts the keys whose top fixed bits match the prefix by their 16-bit digit at
+    /// the shift. All four digits are resolved this way, without a collecting pass.
+    /// </summary>
+    public static TopK FromHistograms(long count, long k, Func<ulong, int, int, long[]> histogram) =>
+        Select(count, k, (prefix, fixedBits, shift, bins) => histogram(prefix, fixedBits, shift).CopyTo(bins), collect: null);
+
+    private static TopK Select(long count, long k, Action<ulong, int, int, long[]> fill, Func<ulong, int, long, TopK>? collect)
     {
         if (k <= 0)
         {
@@ -36,18 +63,7 @@ internal static class TopKSelection
         for (int shift = 48; shift >= 0; shift -= 16)
         {
             Array.Clear(histogram);
-            ulong p = prefix;
-            int f = fixedBits, s = shift;
-            pass(keys =>
-            {
-                foreach (ulong key in keys)
-                {
-                    if (f == 0 || key >> (64 - f) == p >> (64 - f))
-                    {
-                        histogram[(key >> s) & 0xFFFF]++;
-                    }
-                }
-            });
+            fill(prefix, fixedBits, shift, histogram);
             long above = 0;
             int digit = 65535;
             for (; digit > 0 && above + histogram[digit] < remaining; digit--)
@@ -57,12 +73,12 @@ internal static class TopKSelection
             prefix |= (ulong)digit << shift;
             fixedBits += 16;
             remaining -= above;
-            if (shift > 0 && histogram[digit] <= CollectLimit)
+            if (collect is not null && shift > 0 && histogram[digit] <= CollectLimit)
             {
-                return Collect(prefix, fixedBits, remaining, pass);
+                return collect(prefix, fixedBits, remaining);
             }
         }
-        return new TopK(prefix, remaining, false, false);
+        return new TopK(prefix, remaining, false, false, histogram[(int)(prefix & 0xFFFF)]); // the last pass counted the equal keys
     }
 
     private static TopK Collect(ulong prefix, int fixedBits, long remaining, Action<Action<ReadOnlySpan<ulong>>> pass)
@@ -80,7 +96,8 @@ internal static class TopKSelection
         });
         candidates.Sort();
         ulong threshold = candidates[^(int)remaining];
-        long greater = candidates.Count - candidates.LastIndexOf(threshold) - 1;
-        return new TopK(threshold, remaining - greater, false, false);
+        int last = candidates.LastIndexOf(threshold);
+        long greater = candidates.Count - last - 1;
+        return new TopK(threshold, remaining - greater, false, false, last - candidates.IndexOf(threshold) + 1);
     }
 }

@@ -38,7 +38,7 @@ public sealed class SoupFixture : IDisposable
     }
 
     public static SoupResult Soup(IReadOnlyList<string> inputs, string output, SoupOptions options, string? baseModel = null,
-        string? fallback = null, string? state = null, int? interruptAfter = null)
+        string? fallback = null, string? state = null, int? interruptAfter = null, Engine.Devices.Device? device = null)
     {
         var opened = inputs.Select(p => SoupIngredient.Open(p)).ToList();
         SoupIngredient? b = baseModel is null ? null : SoupIngredient.Open(baseModel);
@@ -46,7 +46,7 @@ public sealed class SoupFixture : IDisposable
         try
         {
             SoupPlan plan = SoupPlanner.Plan(opened, b, f, options);
-            return SoupEngine.Run(plan, new SoupRunOptions(output) { StatePath = state, Overwrite = true, InterruptAfterTensors = interruptAfter });
+            return SoupEngine.Run(plan, new SoupRunOptions(output) { StatePath = state, Overwrite = true, InterruptAfterTensors = interruptAfter, Device = device });
         }
         finally
         {
