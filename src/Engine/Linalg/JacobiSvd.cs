@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Dsoup.Engine.Linalg;
 
 /// <summary>A = U·diag(S)·Vᵀ with singular values in decreasing order; U is m×k, V is n×k, k = min(m, n).</summary>
@@ -22,10 +24,11 @@ public static class JacobiSvd
         int m = a.Rows, n = a.Columns;
         // Work on columns: store Aᵀ so that each column of A is a contiguous row.
         Matrix columns = a.Transpose();
-        var v = new Matrix(n, n);
+        // Vᵀ, so that rotating two columns of V rotates two contiguous rows.
+        var vt = new Matrix(n, n);
         for (int i = 0; i < n; i++)
         {
-            v[i, i] = 1;
+            vt[i, i] = 1;
         }
         for (int sweep = 0; sweep < MaxSweeps; sweep++)
         {
@@ -34,7 +37,7 @@ public static class JacobiSvd
             {
                 for (int q = p + 1; q < n; q++)
                 {
-                    rotated |= Orthogonalise(columns.Row(p), columns.Row(q), v, p, q);
+                    rotated |= Orthogonalise(columns.Row(p), columns.Row(q), vt.Row(p), vt.Row(q));
                 }
             }
             if (!rotated)
@@ -61,7 +64,7 @@ public static class JacobiSvd
             }
             for (int i = 0; i < n; i++)
             {
-                vSorted[i, k] = v[i, j];
+                vSorted[i, k] = vt[j, i];
             }
         }
         CompleteBasis(u, s);
@@ -69,7 +72,7 @@ public static class JacobiSvd
     }
 
     /// <summary>Rotates columns p and q to be orthogonal; false when they already are (to working precision).</summary>
-    private static bool Orthogonalise(Span<double> x, Span<double> y, Matrix v, int p, int q)
+    private static bool Orthogonalise(Span<double> x, Span<double> y, Span<double> vp, Span<double> vq)
     {
         double alpha = Dot(x, x), beta = Dot(y, y), gamma = Dot(x, y);
         if (gamma == 0 || Math.Abs(gamma) <= 1e-15 * Math.Sqrt(alpha * beta))
@@ -80,18 +83,27 @@ public static class JacobiSvd
         double t = Math.Sign(zeta == 0 ? 1 : zeta) / (Math.Abs(zeta) + Math.Sqrt(1 + zeta * zeta));
         double c = 1 / Math.Sqrt(1 + t * t), s = c * t;
         Rotate(x, y, c, s);
-        for (int i = 0; i < v.Rows; i++)
-        {
-            double vp = v[i, p], vq = v[i, q];
-            v[i, p] = c * vp - s * vq;
-            v[i, q] = s * vp + c * vq;
-        }
+        Rotate(vp, vq, c, s);
         return true;
     }
 
+    /// <summary>(x, y) ← (c·x − s·y, s·x + c·y), element by element.</summary>
     private static void Rotate(Span<double> x, Span<double> y, double c, double s)
     {
-        for (int i = 0; i < x.Length; i++)
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var vc = new Vector<double>(c);
+            var vs = new Vector<double>(s);
+            for (; i + Vector<double>.Count <= x.Length; i += Vector<double>.Count)
+            {
+                var a = new Vector<double>(x[i..]);
+                var b = new Vector<double>(y[i..]);
+                (vc * a - vs * b).CopyTo(x[i..]);
+                (vs * a + vc * b).CopyTo(y[i..]);
+            }
+        }
+        for (; i < x.Length; i++)
         {
             double a = x[i], b = y[i];
             x[i] = c * a - s * b;

@@ -47,7 +47,7 @@ public sealed class Matrix
         return t;
     }
 
-    /// <summary>this · other, accumulated row by row (i-k-j order, so the inner loop is contiguous).</summary>
+    /// <summary>this · other, accumulated row by row (i-k-j order, so the inner loop is a contiguous, vectorised row update).</summary>
     public Matrix Multiply(Matrix other)
     {
         if (Columns != other.Rows)
@@ -65,11 +65,7 @@ public sealed class Matrix
                 {
                     continue;
                 }
-                ReadOnlySpan<double> source = other.Row(k);
-                for (int j = 0; j < target.Length; j++)
-                {
-                    target[j] += a * source[j];
-                }
+                System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(other.Row(k), a, target, target);
             }
         }
         return product;

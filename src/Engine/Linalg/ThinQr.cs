@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace Dsoup.Engine.Linalg;
 
 /// <summary>
@@ -58,23 +60,28 @@ public static class ThinQr
         return (q, r);
     }
 
-    /// <summary>Applies H = I − 2vvᵀ (v acting on rows from <paramref name="firstRow"/>) to columns [firstColumn, endColumn).</summary>
+    /// <summary>
+    /// Applies H = I − 2vvᵀ (v acting on rows from <paramref name="firstRow"/>) to columns [firstColumn, endColumn):
+    /// w = vᵀT, then T −= 2v·w, both row by row so every inner loop runs along a contiguous, vectorised row.
+    /// </summary>
     private static void Reflect(Matrix target, double[] v, int firstRow, int firstColumn, int endColumn)
     {
-        for (int c = firstColumn; c < endColumn; c++)
+        int width = endColumn - firstColumn;
+        var w = new double[width];
+        for (int i = 0; i < v.Length; i++)
         {
-            double dot = 0;
-            for (int i = 0; i < v.Length; i++)
+            if (v[i] != 0)
             {
-                dot += v[i] * target[firstRow + i, c];
+                Span<double> row = target.Row(firstRow + i).Slice(firstColumn, width);
+                TensorPrimitives.MultiplyAdd(row, v[i], w, w);
             }
-            if (dot == 0)
+        }
+        for (int i = 0; i < v.Length; i++)
+        {
+            if (v[i] != 0)
             {
-                continue;
-            }
-            for (int i = 0; i < v.Length; i++)
-            {
-                target[firstRow + i, c] -= 2 * dot * v[i];
+                Span<double> row = target.Row(firstRow + i).Slice(firstColumn, width);
+                TensorPrimitives.MultiplyAdd(w, -2 * v[i], row, row);
             }
         }
     }
