@@ -220,16 +220,21 @@ public static class FixedPointKernels
             var smallest = Vector512.Create((uint)(-14 + 127) << 23);
             for (; i + 16 <= n; i += 16)
             {
-                (Vector256<float> low, Vector256<uint> lowInexact) = Quotient(Vector512.LoadUnsafe(ref source, (nuint)i), w, reciprocal, scale, exactRange);
-                (Vector256<float> high, Vector256<uint> highInexact) = Quotient(Vector512.LoadUnsafe(ref source, (nuint)(i + 8)), w, reciprocal, scale, exactRange);
-                Vector512<float> mean = Vector512.Create(low, high);
+                Vector512<long> lowSums = Vector512.LoadUnsafe(ref source, (nuint)i), highSums = Vector512.LoadUnsafe(ref source, (nuint)(i + 8));
+                Vector512<float> mean = Vector512.Create(
+                    Avx512F.ConvertToVector256Single(Avx512DQ.ConvertToVector512Double(lowSums) * reciprocal * scale),
+                    Avx512F.ConvertToVector256Single(Avx512DQ.ConvertToVector512Double(highSums) * reciprocal * scale));
                 HalfBits.ToF16(mean).StoreUnsafe(ref target, (nuint)i);
                 // A lane needs the exact route only if its f32 value lands on an f16 midpoint (or in f16's
                 // subnormal range) and is not already the exact mean (exact ties round to even correctly).
+                // Landing on a midpoint is rare, so the exactness test runs only for vectors that do.
                 Vector512<uint> magnitude = mean.AsUInt32() & Vector512.Create(0x7FFF_FFFFu);
-                Vector512<uint> flagged = (Vector512.Equals(magnitude & lowMask, midpoint)
-                    | (Vector512.LessThan(magnitude, smallest) & ~Vector512.Equals(magnitude, Vector512<uint>.Zero)))
-                    & Vector512.Create(lowInexact, highInexact);
+                Vector512<uint> flagged = Vector512.Equals(magnitude & lowMask, midpoint)
+                    | (Vector512.LessThan(magnitude, smallest) & ~Vector512.Equals(magnitude, Vector512<uint>.Zero));
+                if (flagged != Vector512<uint>.Zero)
+                {
+                    flagged &= Vector512.Create(Inexact(lowSums, w, reciprocal, scale, exactRange), Inexact(highSums, w, reciprocal, scale, exactRange));
+                }
                 if (flagged != Vector512<uint>.Zero)
                 {
                     for (int lane = 0; lane < 16; lane++)
@@ -251,12 +256,11 @@ public static class FixedPointKernels
     }
 
     /// <summary>
-    /// Eight means S·2^E/W as f32, and a mask of the lanes where that f32 may differ from the exact mean:
-    /// the f64 quotient (S times 1/W, a couple of ulps off at most) is exact when its FMA residual is zero
-    /// (and |S| &lt; 2^53), the f32 when it widens back equal. Lanes that are not known exact are only
-    /// redone when they also land on a midpoint.
+    /// For eight means S·2^E/W computed as f32((S · 1/W) · 2^E), a mask of the lanes where that f32 may differ
+    /// from the exact mean: the f64 quotient (S times 1/W, a couple of ulps off at most) is exact when its
+    /// FMA residual is zero (and |S| &lt; 2^53), the f32 when it widens back equal.
     /// </summary>
-    private static (Vector256<float> Mean, Vector256<uint> Inexact) Quotient(Vector512<long> sums, Vector512<double> w, Vector512<double> reciprocal,
+    private static Vector256<uint> Inexact(Vector512<long> sums, Vector512<double> w, Vector512<double> reciprocal,
         Vector512<double> scale, Vector512<double> exactRange)
     {
         Vector512<double> s = Avx512DQ.ConvertToVector512Double(sums);
@@ -264,10 +268,8 @@ public static class FixedPointKernels
         Vector512<double> exact = Vector512.Equals(Avx512F.FusedMultiplyAdd(q, w, -s), Vector512<double>.Zero)
             & Vector512.LessThan(Vector512.Abs(s), exactRange);
         Vector512<double> scaled = q * scale;
-        Vector256<float> mean = Avx512F.ConvertToVector256Single(scaled);
-        exact &= Vector512.Equals(Avx512F.ConvertToVector512Double(mean), scaled);
-        Vector256<uint> inexact = ~Avx512F.ConvertToVector256UInt32(exact.AsUInt64());
-        return (mean, inexact);
+        exact &= Vector512.Equals(Avx512F.ConvertToVector512Double(Avx512F.ConvertToVector256Single(scaled)), scaled);
+        return ~Avx512F.ConvertToVector256UInt32(exact.AsUInt64());
     }
 
     private static bool Ambiguous(float f, double d, FloatFormat format)
