@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Dsoup.Engine.Checkpoints;
 using Dsoup.Engine.Devices;
 using Dsoup.Kernels.Gpu.Kernels;
@@ -76,12 +78,8 @@ internal sealed class GpuTiesMerger : ITensorMerger, IDisposable
         List<ModelTensor> sources = Sources(tensor);
         long count = tensor.ElementCount;
         outputSize = tensor.OutputType.Bits() / 8;
-        device.Load(sources.Select(s => TypeOf(s.Type)!.Value).ToList(), count, TypeOf(tensor.OutputType)!.Value, (s, offset, destination) =>
-        {
-            sources[s].Read(offset, destination);
-            hashes.AppendRun(s, sources[s], tensor.Name, offset / (sources[s].Type.Bits() / 8), destination);
-            progress?.Report(destination.Length);
-        });
+        device.Load(sources.Select(s => TypeOf(s.Type)!.Value).ToList(), count, TypeOf(tensor.OutputType)!.Value,
+            (s, offset, destination) => ReadAndHash(s, sources[s], tensor.Name, offset, destination));
         long k = (long)Math.Floor(options.Density * count);
         var thresholds = new ulong[weights.Count];
         var cutoffs = new long[weights.Count];
@@ -98,6 +96,26 @@ internal sealed class GpuTiesMerger : ITensorMerger, IDisposable
             string who = bad < inputs.Count ? inputs[bad].Name : baseModel.Name;
             throw new InvalidDataException($"'{tensor.Name}' of {who} holds NaN or infinite values; a soup of them is undefined");
         }
+    }
+
+    /// <summary>
+    /// Fills a staging piece with a source's bytes from <paramref name="offset"/>, reading and hashing its
+    /// blocks on all cores (one reading thread cannot keep up with a GPU's copy engine).
+    /// </summary>
+    private unsafe void ReadAndHash(int id, ModelTensor source, string name, long offset, Span<byte> destination)
+    {
+        int size = source.Type.Bits() / 8;
+        int blockBytes = SoupMemory.BlockElements * size, blocks = (destination.Length + blockBytes - 1) / blockBytes, length = destination.Length;
+        long firstBlock = offset / blockBytes;
+        // The staging buffer is page-locked (pinned), so its address is stable while the workers use it.
+        byte* start = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(destination));
+        ChunkBlocks.ForEach(blocks, b =>
+        {
+            var piece = new Span<byte>(start + (long)b * blockBytes, Math.Min(blockBytes, length - b * blockBytes));
+            source.Read(offset + (long)b * blockBytes, piece);
+            hashes.AppendBlock(id, source, name, (int)(firstBlock + b), piece);
+            progress?.Report(piece.Length);
+        });
     }
 
     public void Merge(ChunkData chunk, byte[] output)
