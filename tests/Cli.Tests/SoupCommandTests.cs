@@ -48,6 +48,21 @@ public class SoupCommandTests : IDisposable
     }
 
     [Fact]
+    public void TiesRunsOnTheNamedDeviceAndOtherMethodsSayTheyStayOnTheCpu()
+    {
+        Variants(0, 1, 2);
+        string[] common = [File("v1.safetensors"), File("v2.safetensors"), "--base", File("v0.safetensors"), "--include", "unet.conv_in.*"];
+        CliRun device = CliRun.Of(["soup", .. common, "--method", "ties", "-o", File("ties-device.safetensors"), "--device", "ilgpu-cpu"]);
+        Assert.Equal(0, device.ExitCode);
+        Assert.Contains("(ties, 2 on ilgpu-cpu)", device.Output);
+        Assert.Equal(0, CliRun.Of(["soup", .. common, "--method", "ties", "-o", File("ties-cpu.safetensors"), "--device", "cpu"]).ExitCode);
+        Assert.Equal(System.IO.File.ReadAllBytes(File("ties-cpu.safetensors")), System.IO.File.ReadAllBytes(File("ties-device.safetensors")));
+        CliRun linear = CliRun.Of(["soup", .. common, "--method", "task-arithmetic", "-o", File("ta.safetensors"), "--device", "ilgpu-cpu"]);
+        Assert.Equal(0, linear.ExitCode);
+        Assert.Contains("task-arithmetic soups stream on the CPU", linear.Error);
+    }
+
+    [Fact]
     public void StateAddAndRemoveWorkFromTheCommandLine()
     {
         Variants(1, 2, 3);

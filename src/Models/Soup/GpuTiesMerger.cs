@@ -58,7 +58,7 @@ internal sealed class GpuTiesMerger : ITensorMerger, IDisposable
 
     public bool ReadsItself(MergedTensor tensor)
     {
-        if (loras?.DeltaFor(tensor.Name) is not null || Sources(tensor).Any(s => TypeOf(s.Type) is null) || TypeOf(tensor.OutputType) is null)
+        if (loras?.For(tensor.Name).Count > 0 || Sources(tensor).Any(s => TypeOf(s.Type) is null) || TypeOf(tensor.OutputType) is null)
         {
             return false;
         }

@@ -1,5 +1,7 @@
 using Dsoup.Engine.Devices;
+using Dsoup.Models.Lora;
 using Dsoup.Models.Soup;
+using Dsoup.Models.Synthetic;
 
 namespace Dsoup.Models.Tests.Soup;
 
@@ -41,6 +43,42 @@ public class GpuTiesTests : IClassFixture<SoupFixture>
         Assert.Equal(cpu.InputHashes, device.InputHashes);
         Assert.Equal(0, cpu.TensorsOnDevice);
         Assert.True(device.TensorsOnDevice > 20, $"only {device.TensorsOnDevice} tensors were merged on the device");
+    }
+
+    [Fact]
+    public void TensorsALoraPatchesAreMergedOnTheCpuAndTheSoupKeepsItsBytes()
+    {
+        // A LoRA for the tested subset only (one for the whole model would target tensors the filter leaves out).
+        string loraPath = fixture.File("ties-lora.safetensors"), subsetModel = fixture.File("ties-lora-subset.safetensors");
+        SoupFixture.Soup([fixture.Variant(0)], subsetModel, new SoupOptions { Filter = Subset });
+        using (var model = ModelCheckpoint.Open(subsetModel))
+        {
+            SyntheticLora.Write(loraPath, model, 2, LoraConvention.Kohya, 9, StorageType.F32, 2);
+        }
+        var options = new SoupOptions { Method = SoupMethod.Ties, Filter = Subset };
+        string onCpu = fixture.File("ties-lora-cpu.safetensors"), onDevice = fixture.File("ties-lora-device.safetensors");
+        SoupResult cpu = SoupWithLora(options, loraPath, onCpu, null);
+        SoupResult device = SoupWithLora(options, loraPath, onDevice, Device.Get("ilgpu-cpu"));
+        Assert.Equal(File.ReadAllBytes(onCpu), File.ReadAllBytes(onDevice));
+        int merged = SoupFixture.Values(onDevice).Count;
+        Assert.InRange(device.TensorsOnDevice, 1, merged - 1); // some patched (on the CPU), the rest on the device
+        Assert.Equal(0, cpu.TensorsOnDevice);
+    }
+
+    private SoupResult SoupWithLora(SoupOptions options, string loraPath, string output, Device? device)
+    {
+        var inputs = new[] { fixture.Variant(1), fixture.Variant(2) }.Select(p => SoupIngredient.Open(p)).ToList();
+        using var baseModel = SoupIngredient.Open(fixture.Variant(0));
+        using var lora = LoraFile.Open(loraPath);
+        try
+        {
+            SoupPlan plan = SoupPlanner.Plan(inputs, baseModel, null, options, [new SoupLora(lora, 0.5)]);
+            return SoupEngine.Run(plan, new SoupRunOptions(output) { Overwrite = true, Device = device });
+        }
+        finally
+        {
+            inputs.ForEach(i => i.Dispose());
+        }
     }
 
     [Fact]
