@@ -14,8 +14,8 @@ namespace Dsoup.Models.Soup;
 /// and the merge as one kernel, whose output the chunks then download. The CPU merger makes several
 /// passes over every input per tensor (one per radix digit, then the merge), so this is where a GPU pays.
 /// Results are bit for bit those of <see cref="TiesMerger"/>: same f64 arithmetic in the same order, same
-/// rounding, same position rule for equal magnitudes. Tensors that do not fit the device, or that a LoRA
-/// patches, go to the CPU merger.
+/// rounding, same position rule for equal magnitudes. Small tensors, tensors that do not fit the device,
+/// and tensors a LoRA patches go to the CPU merger.
 /// </summary>
 internal sealed class GpuTiesMerger : ITensorMerger, IDisposable
 {
@@ -34,6 +34,7 @@ internal sealed class GpuTiesMerger : ITensorMerger, IDisposable
     private readonly IProgress<long>? progress;
     private readonly DeviceTies device;
     private readonly TiesMerger fallback;
+    private readonly long minimumElements;
     private bool onDevice;
     private int outputSize;
 
@@ -41,8 +42,9 @@ internal sealed class GpuTiesMerger : ITensorMerger, IDisposable
     public int TensorsOnDevice { get; private set; }
 
     public GpuTiesMerger(SoupOptions options, IReadOnlyList<double> weights, IReadOnlyList<SoupIngredient> inputs, SoupIngredient baseModel,
-        Lora.LoraTargets? loras, Device gpu, long stagingBytes, ContentHashes hashes, IProgress<long>? progress)
+        Lora.LoraTargets? loras, Device gpu, long stagingBytes, long minimumElements, ContentHashes hashes, IProgress<long>? progress)
     {
+        this.minimumElements = minimumElements;
         this.options = options;
         this.weights = weights;
         this.inputs = inputs;
@@ -58,7 +60,8 @@ internal sealed class GpuTiesMerger : ITensorMerger, IDisposable
 
     public bool ReadsItself(MergedTensor tensor)
     {
-        if (loras?.For(tensor.Name).Count > 0 || Sources(tensor).Any(s => TypeOf(s.Type) is null) || TypeOf(tensor.OutputType) is null)
+        if (tensor.ElementCount < minimumElements || loras?.For(tensor.Name).Count > 0
+            || Sources(tensor).Any(s => TypeOf(s.Type) is null) || TypeOf(tensor.OutputType) is null)
         {
             return false;
         }

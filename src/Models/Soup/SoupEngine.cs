@@ -205,7 +205,7 @@ public static class SoupEngine
         // The GPU merger's two staging buffers take a quarter of the budget; the chunk buffers it leaves
         // unread (the CPU merger's raw source bytes) were sized for more than that.
         return run.Device is { Kind: not DeviceKind.Cpu } gpu
-            ? new GpuTiesMerger(plan.Options, plan.Weights, plan.Inputs, plan.Base!, plan.Loras, gpu, plan.Options.MaxMemory / 8, hashes, run.Progress)
+            ? new GpuTiesMerger(plan.Options, plan.Weights, plan.Inputs, plan.Base!, plan.Loras, gpu, plan.Options.MaxMemory / 8, run.DeviceMinimumElements, hashes, run.Progress)
             : new TiesMerger(plan.Options, plan.Weights, plan.Inputs, plan.Base!, plan.Loras, run.Progress);
     }
 

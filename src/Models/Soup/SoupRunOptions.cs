@@ -18,6 +18,12 @@ public sealed record SoupRunOptions(string OutputPath)
     public Engine.Devices.Device? Device { get; init; }
 
     /// <summary>
+    /// TIES tensors with fewer elements stay on the CPU even with a GPU: for biases and norms a device's
+    /// launch and round-trip latency (a histogram download per radix digit and input) outweighs the work.
+    /// </summary>
+    public long DeviceMinimumElements { get; init; } = 1 << 18;
+
+    /// <summary>
     /// Test hook: after this many output tensors are safely journaled, stop as a crash would, leaving the
     /// partial output and journal behind (throws <see cref="SoupInterruptedException"/>).
     /// </summary>

@@ -46,7 +46,14 @@ public sealed class SoupFixture : IDisposable
         try
         {
             SoupPlan plan = SoupPlanner.Plan(opened, b, f, options);
-            return SoupEngine.Run(plan, new SoupRunOptions(output) { StatePath = state, Overwrite = true, InterruptAfterTensors = interruptAfter, Device = device });
+            return SoupEngine.Run(plan, new SoupRunOptions(output)
+            {
+                StatePath = state,
+                Overwrite = true,
+                InterruptAfterTensors = interruptAfter,
+                Device = device,
+                DeviceMinimumElements = 0, // the tiny test models' tensors are all small
+            });
         }
         finally
         {
