@@ -42,7 +42,8 @@ internal static class SoupCommand
 
         var command = new Command("soup",
             "Merge models by streaming weight averaging (Diffusion Soup), tensor by tensor in bounded memory. " +
-            "Uniform and whole-number-weighted soups are exact: correctly rounded, independent of input order, and with --state any ingredient can later be added or removed bit for bit.")
+            "Uniform and whole-number-weighted soups are exact: correctly rounded, independent of input order, and with --state any ingredient can later be added or removed bit for bit. " +
+            "TIES runs on --device when it is a GPU (default: the first CUDA GPU), with the same bytes as on the CPU; the other methods stream on the CPU.")
         {
             inputs, output, method, weights, baseModel, lambda, density, dropRate, seed, alpha, keys, fallback,
             include, exclude, ema, dtype, layout, maxMemory, state, dryRun, json, overwrite, recipe, loras,
