@@ -44,7 +44,6 @@ internal sealed class GpuTiesMerger : ITensorMerger, IDisposable
     public GpuTiesMerger(SoupOptions options, IReadOnlyList<double> weights, IReadOnlyList<SoupIngredient> inputs, SoupIngredient baseModel,
         Lora.LoraTargets? loras, Device gpu, long stagingBytes, long minimumElements, ContentHashes hashes, IProgress<long>? progress)
     {
-        this.minimumElements = minimumElements;
         this.options = options;
         this.weights = weights;
         this.inputs = inputs;
@@ -52,6 +51,7 @@ internal sealed class GpuTiesMerger : ITensorMerger, IDisposable
         this.loras = loras;
         this.hashes = hashes;
         this.progress = progress;
+        this.minimumElements = minimumElements;
         // Staging pieces start on hash-block boundaries whatever the element size (8 bytes at most).
         long granule = SoupMemory.BlockElements * 8L;
         device = new DeviceTies(gpu.Backend, (int)Math.Clamp(stagingBytes / granule * granule, granule, 64L << 20));
