@@ -46,6 +46,18 @@ public class GpuTiesTests : IClassFixture<SoupFixture>
     }
 
     [Fact]
+    public void Bf16AndF32SourcesOnADeviceGiveTheCpuBytes()
+    {
+        string[] inputs = [fixture.Variant(1, StorageType.BF16), fixture.Variant(2), fixture.Variant(3, StorageType.F32)];
+        var options = new SoupOptions { Method = SoupMethod.Ties, Density = 0.25, DType = Kernels.DType.BF16, Filter = Subset };
+        string onCpu = fixture.File("ties-mixed-cpu.safetensors"), onDevice = fixture.File("ties-mixed-device.safetensors");
+        SoupFixture.Soup(inputs, onCpu, options, fixture.Variant(0, StorageType.F32));
+        SoupResult device = SoupFixture.Soup(inputs, onDevice, options, fixture.Variant(0, StorageType.F32), device: Device.Get("ilgpu-cpu"));
+        Assert.Equal(File.ReadAllBytes(onCpu), File.ReadAllBytes(onDevice));
+        Assert.True(device.TensorsOnDevice > 20);
+    }
+
+    [Fact]
     public void TensorsALoraPatchesAreMergedOnTheCpuAndTheSoupKeepsItsBytes()
     {
         // A LoRA for the tested subset only (one for the whole model would target tensors the filter leaves out).
