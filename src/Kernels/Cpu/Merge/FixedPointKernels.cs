@@ -235,15 +235,10 @@ public static class FixedPointKernels
                 {
                     flagged &= Vector512.Create(Inexact(lowSums, w, reciprocal, scale, exactRange), Inexact(highSums, w, reciprocal, scale, exactRange));
                 }
-                if (flagged != Vector512<uint>.Zero)
+                for (ulong lanes = flagged.ExtractMostSignificantBits(); lanes != 0; lanes &= lanes - 1)
                 {
-                    for (int lane = 0; lane < 16; lane++)
-                    {
-                        if (flagged.GetElement(lane) != 0)
-                        {
-                            output[i + lane] = HalfBits.SingleToF16((float)CorrectRounding.RoundExactly(sums[i + lane], exponent, divisor, FloatFormat.F16));
-                        }
-                    }
+                    int lane = BitOperations.TrailingZeroCount(lanes);
+                    output[i + lane] = HalfBits.SingleToF16((float)CorrectRounding.RoundExactly(sums[i + lane], exponent, divisor, FloatFormat.F16));
                 }
             }
         }
