@@ -52,6 +52,7 @@ public class FixedPointKernelTests
     [InlineData(2)]
     [InlineData(3)]
     [InlineData(7)]
+    [InlineData(8)]
     [InlineData(10)]
     public void F16MeansAreCorrectlyRounded(long divisor)
     {

@@ -213,6 +213,7 @@ public static class FixedPointKernels
             var w = Vector512.Create((double)divisor);
             var reciprocal = Vector512.Create(1.0 / divisor);
             var exactRange = Vector512.Create(9007199254740992.0); // 2^53: below it the f64 sum is exact
+            bool exactQuotients = BitOperations.IsPow2(divisor); // S · 2^−k: no residual to test
             ref long source = ref MemoryMarshal.GetReference(sums);
             ref ushort target = ref MemoryMarshal.GetReference(output);
             var lowMask = Vector512.Create(0x1FFFu);
@@ -220,10 +221,12 @@ public static class FixedPointKernels
             var smallest = Vector512.Create((uint)(-14 + 127) << 23);
             for (; i + 16 <= n; i += 16)
             {
-                Vector512<long> lowSums = Vector512.LoadUnsafe(ref source, (nuint)i), highSums = Vector512.LoadUnsafe(ref source, (nuint)(i + 8));
-                Vector512<float> mean = Vector512.Create(
-                    Avx512F.ConvertToVector256Single(Avx512DQ.ConvertToVector512Double(lowSums) * reciprocal * scale),
-                    Avx512F.ConvertToVector256Single(Avx512DQ.ConvertToVector512Double(highSums) * reciprocal * scale));
+                Vector512<double> lowSums = Avx512DQ.ConvertToVector512Double(Vector512.LoadUnsafe(ref source, (nuint)i));
+                Vector512<double> highSums = Avx512DQ.ConvertToVector512Double(Vector512.LoadUnsafe(ref source, (nuint)(i + 8)));
+                Vector512<double> lowQuotients = lowSums * reciprocal, highQuotients = highSums * reciprocal;
+                Vector512<double> lowScaled = lowQuotients * scale, highScaled = highQuotients * scale;
+                Vector256<float> lowMeans = Avx512F.ConvertToVector256Single(lowScaled), highMeans = Avx512F.ConvertToVector256Single(highScaled);
+                Vector512<float> mean = Vector512.Create(lowMeans, highMeans);
                 HalfBits.ToF16(mean).StoreUnsafe(ref target, (nuint)i);
                 // A lane needs the exact route only if its f32 value lands on an f16 midpoint (or in f16's
                 // subnormal range) and is not already the exact mean (exact ties round to even correctly).
@@ -233,7 +236,9 @@ public static class FixedPointKernels
                     | (Vector512.LessThan(magnitude, smallest) & ~Vector512.Equals(magnitude, Vector512<uint>.Zero));
                 if (flagged != Vector512<uint>.Zero)
                 {
-                    flagged &= Vector512.Create(Inexact(lowSums, w, reciprocal, scale, exactRange), Inexact(highSums, w, reciprocal, scale, exactRange));
+                    flagged &= Vector512.Create(
+                        Inexact(lowSums, lowQuotients, lowScaled, lowMeans, w, exactRange, exactQuotients),
+                        Inexact(highSums, highQuotients, highScaled, highMeans, w, exactRange, exactQuotients));
                 }
                 for (ulong lanes = flagged.ExtractMostSignificantBits(); lanes != 0; lanes &= lanes - 1)
                 {
@@ -251,19 +256,20 @@ public static class FixedPointKernels
     }
 
     /// <summary>
-    /// For eight means S·2^E/W computed as f32((S · 1/W) · 2^E), a mask of the lanes where that f32 may differ
-    /// from the exact mean: the f64 quotient (S times 1/W, a couple of ulps off at most) is exact when its
-    /// FMA residual is zero (and |S| &lt; 2^53), the f32 when it widens back equal.
+    /// For eight means computed as f32((S · 1/W) · 2^E) (S as f64, its quotient, the scaled quotient, the f32),
+    /// a mask of the lanes where that f32 may differ from the exact mean: the f64 quotient (a couple of ulps off
+    /// at most) is exact when |S| &lt; 2^53 and its FMA residual is zero (always, for a power-of-two W), the f32
+    /// when it widens back equal.
     /// </summary>
-    private static Vector256<uint> Inexact(Vector512<long> sums, Vector512<double> w, Vector512<double> reciprocal,
-        Vector512<double> scale, Vector512<double> exactRange)
+    private static Vector256<uint> Inexact(Vector512<double> sums, Vector512<double> quotients, Vector512<double> scaled, Vector256<float> means,
+        Vector512<double> w, Vector512<double> exactRange, bool exactQuotients)
     {
-        Vector512<double> s = Avx512DQ.ConvertToVector512Double(sums);
-        Vector512<double> q = s * reciprocal;
-        Vector512<double> exact = Vector512.Equals(Avx512F.FusedMultiplyAdd(q, w, -s), Vector512<double>.Zero)
-            & Vector512.LessThan(Vector512.Abs(s), exactRange);
-        Vector512<double> scaled = q * scale;
-        exact &= Vector512.Equals(Avx512F.ConvertToVector512Double(Avx512F.ConvertToVector256Single(scaled)), scaled);
+        Vector512<double> exact = Vector512.LessThan(Vector512.Abs(sums), exactRange)
+            & Vector512.Equals(Avx512F.ConvertToVector512Double(means), scaled);
+        if (!exactQuotients)
+        {
+            exact &= Vector512.Equals(Avx512F.FusedMultiplyAdd(quotients, w, -sums), Vector512<double>.Zero);
+        }
         return ~Avx512F.ConvertToVector256UInt32(exact.AsUInt64());
     }
 
