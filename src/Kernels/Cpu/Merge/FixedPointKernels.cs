@@ -230,7 +230,7 @@ public static class FixedPointKernels
                 HalfBits.ToF16(mean).StoreUnsafe(ref target, (nuint)i);
                 // A lane needs the exact route only if its f32 value lands on an f16 midpoint (or in f16's
                 // subnormal range) and is not already the exact mean (exact ties round to even correctly).
-                // Landing on a midpoint is rare, so the exactness test runs only for vectors that do.
+                // The exactness test runs only for vectors with a lane on a midpoint.
                 Vector512<uint> magnitude = mean.AsUInt32() & Vector512.Create(0x7FFF_FFFFu);
                 Vector512<uint> flagged = Vector512.Equals(magnitude & lowMask, midpoint)
                     | (Vector512.LessThan(magnitude, smallest) & ~Vector512.Equals(magnitude, Vector512<uint>.Zero));

@@ -2,15 +2,6 @@ using ILGPU;
 
 namespace Dsoup.Kernels.Gpu.Kernels;
 
-/// <summary>Storage types a merge kernel reads and writes, as the integer codes kernels take.</summary>
-public enum MergeValueType
-{
-    F16 = 0,
-    BF16 = 1,
-    F32 = 2,
-    F64 = 3,
-}
-
 /// <summary>
 /// Device-side value helpers for merge kernels: exact decoding of stored values into f64, and
 /// round-to-nearest-even from f64 straight into a narrower format (never through f32, which would round
