@@ -4,6 +4,23 @@ namespace Dsoup.Engine.Tests;
 
 public class HalfBitsTests
 {
+    [Fact]
+    public void F16ToDoubleIsExactForEveryBitPatternInVectorsAndTails()
+    {
+        ushort[] all = Enumerable.Range(0, 65536).Select(b => (ushort)b).ToArray();
+        foreach (int offset in new[] { 0, 3 }) // 3: the vector loop starts off the 8-lane grid and a tail remains
+        {
+            var decoded = new double[all.Length - offset];
+            HalfBits.F16ToDouble(all.AsSpan(offset), decoded);
+            for (int i = 0; i < decoded.Length; i++)
+            {
+                double expected = (double)BitConverter.UInt16BitsToHalf(all[offset + i]);
+                Assert.True(BitConverter.DoubleToUInt64Bits(expected) == BitConverter.DoubleToUInt64Bits(decoded[i]) || (double.IsNaN(expected) && double.IsNaN(decoded[i])),
+                    $"0x{all[offset + i]:X4}: {decoded[i]:R}, expected {expected:R}");
+            }
+        }
+    }
+
     /// <summary>Round-to-nearest-even to a float format with <paramref name="mantissaBits"/>, computed exactly in f64.</summary>
     private static double ReferenceRound(float x, int mantissaBits, int minExponent, double overflowAt)
     {

@@ -1,9 +1,10 @@
 using Dsoup.Kernels.Cpu.Merge;
 using Dsoup.Kernels.Gpu.Kernels;
+using Dsoup.Kernels.Numerics;
 
 namespace Dsoup.Engine.Tests;
 
-/// <summary>The device-side value helpers of the merge kernels, run as plain .NET code against the CPU merge's definitions.</summary>
+/// <summary>The merge kernels' value helpers and <see cref="NearestEven"/>, run as plain .NET code against the CPU merge's definitions.</summary>
 public class MergeValuesTests
 {
     [Fact]
@@ -21,12 +22,12 @@ public class MergeValuesTests
 
     [Theory]
     [MemberData(nameof(Formats))]
-    public void RoundingFromF64MatchesTheCpuCorrectRounding(string formatName)
+    public void NearestEvenFromF64MatchesCorrectRounding(string formatName)
     {
         FloatFormat format = formatName switch { "f16" => FloatFormat.F16, "bf16" => FloatFormat.BF16, _ => FloatFormat.F32 };
         int exponentBits = formatName == "f16" ? 5 : 8;
         var random = new System.Random(5);
-        var values = new List<double> { 0.0, -0.0, format.MaxFinite, -format.MaxFinite, 1e300, -1e300, double.Epsilon };
+        var values = new List<double> { 0.0, -0.0, format.MaxFinite, -format.MaxFinite, 1e300, -1e300, double.Epsilon, double.PositiveInfinity, double.NegativeInfinity };
         for (int i = 0; i < 200_000; i++)
         {
             // Magnitudes from far below the subnormal range to beyond overflow; every fourth value sits on a
@@ -50,8 +51,11 @@ public class MergeValuesTests
                 "bf16" => BitConverter.SingleToUInt32Bits((float)rounded) >> 16,
                 _ => BitConverter.SingleToUInt32Bits((float)rounded),
             };
-            uint actual = MergeValues.RoundToBits(value, format.MantissaBits, format.MinExponent, format.MaxExponent, exponentBits);
+            uint actual = NearestEven.ToBits(value, format.MantissaBits, format.MinExponent, format.MaxExponent, exponentBits);
             Assert.True(expected == actual, $"{formatName} {value:R}: 0x{actual:X}, expected 0x{expected:X}");
         }
+        uint nan = NearestEven.ToBits(double.NaN, format.MantissaBits, format.MinExponent, format.MaxExponent, exponentBits);
+        uint infinity = ((1u << exponentBits) - 1) << format.MantissaBits;
+        Assert.True((nan & infinity) == infinity && (nan & ((1u << format.MantissaBits) - 1)) != 0, $"NaN became 0x{nan:X}");
     }
 }

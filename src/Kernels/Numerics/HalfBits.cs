@@ -33,6 +33,39 @@ public static class HalfBits
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static ushort SingleToF16(float value) => BitConverter.HalfToUInt16Bits((Half)value);
 
+    /// <summary>
+    /// f16 → f64, exactly, straight from the bits (one pass instead of widening through f32): normal values
+    /// rebias the exponent, subnormals are m · 2^−24, infinities and NaN keep their class and payload.
+    /// </summary>
+    public static void F16ToDouble(ReadOnlySpan<ushort> source, Span<double> destination)
+    {
+        CheckLengths(source.Length, destination.Length);
+        int i = 0;
+        if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported && System.Runtime.Intrinsics.X86.Avx512DQ.IsSupported)
+        {
+            ref ushort src = ref MemoryMarshal.GetReference(source);
+            ref double dst = ref MemoryMarshal.GetReference(destination);
+            for (; i + 8 <= source.Length; i += 8)
+            {
+                Vector512<ulong> x = System.Runtime.Intrinsics.X86.Avx512F.ConvertToVector512UInt64(Vector128.LoadUnsafe(ref src, (nuint)i));
+                Vector512<ulong> sign = (x >> 15) << 63;
+                Vector512<ulong> exponent = (x >> 10) & Vector512.Create(31UL);
+                Vector512<ulong> mantissa = x & Vector512.Create(1023UL);
+                Vector512<ulong> normal = sign | ((exponent + Vector512.Create(1008UL)) << 52) | (mantissa << 42);
+                Vector512<ulong> special = sign | Vector512.Create(0x7FFUL << 52) | (mantissa << 42);
+                Vector512<ulong> subnormal = sign | (System.Runtime.Intrinsics.X86.Avx512DQ.ConvertToVector512Double(mantissa.AsInt64())
+                    * Vector512.Create(1.0 / 16777216.0)).AsUInt64();
+                Vector512<ulong> bits = Vector512.ConditionalSelect(Vector512.Equals(exponent, Vector512<ulong>.Zero), subnormal,
+                    Vector512.ConditionalSelect(Vector512.Equals(exponent, Vector512.Create(31UL)), special, normal));
+                bits.AsDouble().StoreUnsafe(ref dst, (nuint)i);
+            }
+        }
+        for (; i < source.Length; i++)
+        {
+            destination[i] = (double)BitConverter.UInt16BitsToHalf(source[i]);
+        }
+    }
+
     public static void F16ToSingle(ReadOnlySpan<ushort> source, Span<float> destination) =>
         TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<ushort, Half>(source), destination);
 

@@ -24,6 +24,8 @@ internal sealed class BlockScratch
 
     public double[] Rounded { get; } = new double[SoupMemory.BlockElements];
 
+    public double[] Denominators { get; } = new double[SoupMemory.BlockElements];
+
     public float[] Means { get; } = new float[SoupMemory.BlockElements];
 
     public int[] SmallSums { get; } = new int[SoupMemory.BlockElements];
@@ -102,16 +104,12 @@ internal static class ChunkBlocks
         return values;
     }
 
-    /// <summary>Rounds f64 results to the tensor's output type and stores them at element <paramref name="start"/>.</summary>
-    public static void Store(ChunkData chunk, int start, Span<double> values, byte[] output)
+    /// <summary>Rounds f64 results to nearest-even in the tensor's output type and stores them at element <paramref name="start"/>.</summary>
+    public static void Store(ChunkData chunk, int start, ReadOnlySpan<double> values, byte[] output)
     {
         var type = chunk.Job.Tensor.OutputType;
-        var format = ValueDecoder.FormatOf(type);
-        for (int i = 0; i < values.Length; i++)
-        {
-            values[i] = Kernels.Cpu.Merge.CorrectRounding.Round(values[i], format);
-        }
-        Encode(chunk, start, values, output);
+        int size = type.Bits() / 8;
+        ValueDecoder.EncodeNearest(type, values, output.AsSpan(start * size, values.Length * size));
     }
 
     /// <summary>The exact means of a block, rounded into the output type at element <paramref name="start"/>.</summary>
@@ -139,14 +137,6 @@ internal static class ChunkBlocks
         Span<float> means = scratch.Means.AsSpan(0, length);
         sum.Mean(divisor, format, means);
         ValueDecoder.EncodeMeans(type, means, target);
-    }
-
-    /// <summary>Stores values already rounded to the output type at element <paramref name="start"/>.</summary>
-    public static void Encode(ChunkData chunk, int start, Span<double> rounded, byte[] output)
-    {
-        var type = chunk.Job.Tensor.OutputType;
-        int size = type.Bits() / 8;
-        ValueDecoder.Encode(type, rounded, output.AsSpan(start * size, rounded.Length * size));
     }
 
     public static string Describe(ChunkData chunk, int source, IReadOnlyList<SoupIngredient> inputs, SoupIngredient? baseModel)

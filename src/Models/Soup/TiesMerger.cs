@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Numerics.Tensors;
 using Dsoup.Engine.Checkpoints;
 
 namespace Dsoup.Models.Soup;
@@ -83,29 +85,60 @@ internal sealed class TiesMerger(SoupOptions options, IReadOnlyList<double> weig
                 Trim(x[i].AsSpan(0, length), theta, selections[i], firstEqual[block, i]); // τ̂ᵢ in place of θᵢ
             }
             Span<double> result = ChunkBlocks.Scratch.Rounded.AsSpan(0, length);
-            for (int e = 0; e < length; e++)
-            {
-                double mass = 0;
-                for (int i = 0; i < n; i++)
-                {
-                    mass += x[i][e];
-                }
-                double sign = mass >= 0 ? 1 : -1;
-                double numerator = 0, denominator = 0;
-                for (int i = 0; i < n; i++)
-                {
-                    double trimmed = x[i][e];
-                    if (trimmed != 0 && Math.Sign(trimmed) == sign)
-                    {
-                        numerator += weightArray[i] * trimmed;
-                        denominator += weightArray[i];
-                    }
-                }
-                result[e] = theta[e] + options.Lambda * (denominator != 0 ? numerator / denominator : 0);
-            }
+            DisjointMean(x, n, theta, result, ChunkBlocks.Scratch);
             delta?.AddTo(chunk.Job.Start + start, result);
             ChunkBlocks.Store(chunk, start, result, output);
         });
+    }
+
+    /// <summary>
+    /// result = θ₀ + λ · Σ wᵢ τ̂ᵢ [sign τ̂ᵢ = γ] / Σ wᵢ [sign τ̂ᵢ = γ] with γ = sign Σ τ̂ᵢ (0 → +), one input at a
+    /// time across the block in vectors. The sums run over the inputs in order, as in the GPU kernel; where that
+    /// kernel skips an input this adds +0.0, which changes no sum (they start at +0.0 and never become −0.0).
+    /// </summary>
+    private void DisjointMean(double[][] trimmed, int n, ReadOnlySpan<double> theta, Span<double> result, BlockScratch scratch)
+    {
+        int length = theta.Length;
+        Span<double> sign = scratch.Values.AsSpan(0, length), numerator = result, denominator = scratch.Denominators.AsSpan(0, length);
+        sign.Clear();
+        numerator.Clear();
+        denominator.Clear();
+        for (int i = 0; i < n; i++)
+        {
+            TensorPrimitives.Add(sign, trimmed[i].AsSpan(0, length), sign);
+        }
+        for (int e = 0; e < length; e++)
+        {
+            sign[e] = sign[e] >= 0 ? 1 : -1;
+        }
+        int width = Vector<double>.Count;
+        for (int i = 0; i < n; i++)
+        {
+            ReadOnlySpan<double> t = trimmed[i].AsSpan(0, length);
+            double w = weightArray[i];
+            var weight = new Vector<double>(w);
+            int e = 0;
+            for (; e + width <= length; e += width)
+            {
+                var value = new Vector<double>(t[e..]);
+                // Same sign as γ and non-zero: τ̂·γ > 0 (γ is ±1, so the product is exact).
+                Vector<double> keep = Vector.AsVectorDouble(Vector.GreaterThan(value * new Vector<double>(sign[e..]), Vector<double>.Zero));
+                (new Vector<double>(numerator[e..]) + Vector.ConditionalSelect(Vector.AsVectorInt64(keep), weight * value, Vector<double>.Zero)).CopyTo(numerator[e..]);
+                (new Vector<double>(denominator[e..]) + Vector.ConditionalSelect(Vector.AsVectorInt64(keep), weight, Vector<double>.Zero)).CopyTo(denominator[e..]);
+            }
+            for (; e < length; e++)
+            {
+                if (t[e] * sign[e] > 0)
+                {
+                    numerator[e] += w * t[e];
+                    denominator[e] += w;
+                }
+            }
+        }
+        for (int e = 0; e < length; e++)
+        {
+            result[e] = theta[e] + options.Lambda * (denominator[e] != 0 ? numerator[e] / denominator[e] : 0);
+        }
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Dsoup.Engine.Checkpoints;
+using Dsoup.Kernels.Numerics;
 
 namespace Dsoup.Models.Soup;
 
@@ -18,6 +19,8 @@ internal static class ValueDecoder
                 Widen(MemoryMarshal.Cast<byte, float>(raw)[..n], destination);
                 return;
             case StorageType.F16:
+                Kernels.Numerics.HalfBits.F16ToDouble(MemoryMarshal.Cast<byte, ushort>(raw)[..n], destination);
+                return;
             case StorageType.BF16:
                 StorageConversion.ToSingle(type, raw, scratch[..n]);
                 break;
@@ -48,6 +51,35 @@ internal static class ValueDecoder
         var values = new double[entry.ElementCount];
         Decode(entry.Type, raw, values, new float[values.Length]);
         return values;
+    }
+
+    /// <summary>Stores f64 values rounded to nearest-even in <paramref name="type"/> (the bits the GPU kernels store too).</summary>
+    public static void EncodeNearest(StorageType type, ReadOnlySpan<double> values, Span<byte> destination)
+    {
+        switch (type)
+        {
+            case StorageType.F64:
+                values.CopyTo(MemoryMarshal.Cast<byte, double>(destination));
+                break;
+            case StorageType.F32:
+                Span<uint> f32 = MemoryMarshal.Cast<byte, uint>(destination);
+                for (int i = 0; i < values.Length; i++)
+                {
+                    f32[i] = NearestEven.ToF32Bits(values[i]);
+                }
+                break;
+            case StorageType.F16:
+            case StorageType.BF16:
+                Span<ushort> bits = MemoryMarshal.Cast<byte, ushort>(destination);
+                bool half = type == StorageType.F16;
+                for (int i = 0; i < values.Length; i++)
+                {
+                    bits[i] = (ushort)(half ? NearestEven.ToF16Bits(values[i]) : NearestEven.ToBF16Bits(values[i]));
+                }
+                break;
+            default:
+                throw new InvalidDataException($"cannot store a merged tensor as {type.Name()}");
+        }
     }
 
     /// <summary>Stores values already rounded to <paramref name="type"/> (exactly representable in it) as raw bytes.</summary>
