@@ -107,11 +107,17 @@ internal sealed class TiesMerger(SoupOptions options, IReadOnlyList<double> weig
         {
             TensorPrimitives.Add(sign, trimmed[i].AsSpan(0, length), sign);
         }
-        for (int e = 0; e < length; e++)
-        {
-            sign[e] = sign[e] >= 0 ? 1 : -1;
-        }
         int width = Vector<double>.Count;
+        int f = 0;
+        for (; f + width <= length; f += width)
+        {
+            Vector<long> positive = Vector.GreaterThanOrEqual(new Vector<double>(sign[f..]), Vector<double>.Zero);
+            Vector.ConditionalSelect(positive, Vector<double>.One, -Vector<double>.One).CopyTo(sign[f..]);
+        }
+        for (; f < length; f++)
+        {
+            sign[f] = sign[f] >= 0 ? 1 : -1;
+        }
         for (int i = 0; i < n; i++)
         {
             ReadOnlySpan<double> t = trimmed[i].AsSpan(0, length);
@@ -135,9 +141,17 @@ internal sealed class TiesMerger(SoupOptions options, IReadOnlyList<double> weig
                 }
             }
         }
-        for (int e = 0; e < length; e++)
+        var lambda = new Vector<double>(options.Lambda);
+        int r = 0;
+        for (; r + width <= length; r += width)
         {
-            result[e] = theta[e] + options.Lambda * (denominator[e] != 0 ? numerator[e] / denominator[e] : 0);
+            var den = new Vector<double>(denominator[r..]);
+            Vector<double> quotient = Vector.ConditionalSelect(Vector.Equals(den, Vector<double>.Zero), Vector<double>.Zero, new Vector<double>(numerator[r..]) / den);
+            (new Vector<double>(theta[r..]) + lambda * quotient).CopyTo(result[r..]);
+        }
+        for (; r < length; r++)
+        {
+            result[r] = theta[r] + options.Lambda * (denominator[r] != 0 ? numerator[r] / denominator[r] : 0);
         }
     }
 
@@ -147,7 +161,21 @@ internal sealed class TiesMerger(SoupOptions options, IReadOnlyList<double> weig
     /// </summary>
     private static void Trim(Span<double> values, ReadOnlySpan<double> theta, TopK selection, long seen)
     {
-        for (int e = 0; e < values.Length; e++)
+        int e = 0;
+        if (!selection.SplitsEqualKeys)
+        {
+            // Keys equal to the threshold are all kept or all dropped: keep key ≥ bound, in vectors.
+            ulong bound = selection.KeepAll ? 0 : selection.KeepNone ? ulong.MaxValue : selection.KeepEqual > 0 ? selection.Threshold : selection.Threshold + 1;
+            var lowest = new Vector<ulong>(bound);
+            var magnitude = new Vector<ulong>(0x7FFF_FFFF_FFFF_FFFFUL);
+            for (; e + Vector<double>.Count <= values.Length; e += Vector<double>.Count)
+            {
+                Vector<double> tau = new Vector<double>(values[e..]) - new Vector<double>(theta[e..]);
+                Vector<ulong> keep = Vector.GreaterThanOrEqual(Vector.AsVectorUInt64(tau) & magnitude, lowest);
+                Vector.ConditionalSelect(Vector.AsVectorDouble(keep), tau, Vector<double>.Zero).CopyTo(values[e..]);
+            }
+        }
+        for (; e < values.Length; e++)
         {
             double tau = values[e] - theta[e];
             ulong key = Key(tau);
