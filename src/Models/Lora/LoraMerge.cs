@@ -146,18 +146,14 @@ public static class LoraMerge
 
     private static void WriteFactor(SafetensorsWriter writer, TensorHeader header, Matrix values)
     {
-        var format = ValueDecoder.FormatOf(header.Type);
-        var rounded = new double[values.Values.Length];
-        for (int i = 0; i < rounded.Length; i++)
+        // Rounding is monotonic: the largest magnitude overflows first.
+        double largest = values.Values.Length == 0 ? 0 : values.Values.Max(Math.Abs);
+        if (!double.IsFinite(CorrectRounding.Round(largest, ValueDecoder.FormatOf(header.Type))))
         {
-            rounded[i] = CorrectRounding.Round(values.Values[i], format);
-            if (!double.IsFinite(rounded[i]))
-            {
-                throw new InvalidDataException($"'{header.Name}' overflows {header.Type.Name()}; write the merge as f32 (--dtype f32)");
-            }
+            throw new InvalidDataException($"'{header.Name}' overflows {header.Type.Name()}; write the merge as f32 (--dtype f32)");
         }
         var bytes = new byte[header.ByteLength];
-        ValueDecoder.Encode(header.Type, rounded, bytes);
+        ValueDecoder.EncodeNearest(header.Type, values.Values, bytes);
         writer.Write(bytes);
     }
 

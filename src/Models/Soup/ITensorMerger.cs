@@ -126,7 +126,7 @@ internal static class ChunkBlocks
         {
             Span<double> exact = scratch.Rounded.AsSpan(0, length);
             sum.MeanExactly(divisor, format, exact);
-            ValueDecoder.Encode(type, exact, target);
+            ValueDecoder.EncodeNearest(type, exact, target); // f64: a copy
             return;
         }
         if (type == StorageType.F16)

@@ -82,40 +82,6 @@ internal static class ValueDecoder
         }
     }
 
-    /// <summary>Stores values already rounded to <paramref name="type"/> (exactly representable in it) as raw bytes.</summary>
-    public static void Encode(StorageType type, ReadOnlySpan<double> rounded, Span<byte> destination)
-    {
-        switch (type)
-        {
-            case StorageType.F64:
-                rounded.CopyTo(MemoryMarshal.Cast<byte, double>(destination));
-                break;
-            case StorageType.F32:
-                Span<float> f32 = MemoryMarshal.Cast<byte, float>(destination);
-                for (int i = 0; i < rounded.Length; i++)
-                {
-                    f32[i] = (float)rounded[i];
-                }
-                break;
-            case StorageType.F16:
-                Span<Half> f16 = MemoryMarshal.Cast<byte, Half>(destination);
-                for (int i = 0; i < rounded.Length; i++)
-                {
-                    f16[i] = (Half)rounded[i];
-                }
-                break;
-            case StorageType.BF16:
-                Span<ushort> bf16 = MemoryMarshal.Cast<byte, ushort>(destination);
-                for (int i = 0; i < rounded.Length; i++)
-                {
-                    bf16[i] = (ushort)(BitConverter.SingleToUInt32Bits((float)rounded[i]) >> 16);
-                }
-                break;
-            default:
-                throw new InvalidDataException($"cannot store a merged tensor as {type.Name()}");
-        }
-    }
-
     public static Kernels.Cpu.Merge.FloatFormat FormatOf(StorageType type) => type switch
     {
         StorageType.F16 => Kernels.Cpu.Merge.FloatFormat.F16,
