@@ -170,6 +170,24 @@ public sealed class LoraTests : IDisposable
         Assert.Contains(path, error.Message);
     }
 
+    [Fact]
+    public void AMergeThatOverflowsItsStorageTypeIsRefusedAndNothingIsWritten()
+    {
+        string big = fixture.File("lora-big.safetensors");
+        using (var model = Layouts.ModelCheckpoint.Open(fixture.Variant(0)))
+        {
+            SyntheticLora.Write(big, model, 2, LoraConvention.Kohya, 4, StorageType.F32, 2, scale: 1e5f); // factors far beyond f16's 65504
+        }
+        using var lora = LoraFile.Open(big);
+        string merged = fixture.File("lora-big-merged.safetensors");
+        var error = Assert.Throws<InvalidDataException>(() =>
+            LoraMerge.Run([new SoupLora(lora, 1)], merged, new LoraMergeOptions(LoraMergeMethod.Concat, DType: StorageType.F16)));
+        Assert.Contains("overflows", error.Message);
+        Assert.Contains("--dtype f32", error.Message);
+        Assert.False(File.Exists(merged));
+        Assert.False(File.Exists(merged + SafetensorsWriter.PartialSuffix));
+    }
+
     private string Lora(string name, int rank, double alpha, ulong seed, LoraConvention convention = LoraConvention.Kohya)
     {
         string path = fixture.File($"lora-{name}.safetensors");
