@@ -155,18 +155,16 @@ internal static class SoupCommand
             {
                 context.Error.WriteLine($"note: {options.Method.Name()} soups stream on the CPU (they are bound by reading, not arithmetic); --device {named} is used by ties only");
             }
-            // The plan counts two reads per TIES source (select, then merge); a GPU reads each source once.
-            bool onGpu = device is { Kind: not Engine.Devices.DeviceKind.Cpu };
-            ByteProgress progress = context.Progress("soup", onGpu ? plan.Report.BytesToRead / 2 : plan.Report.BytesToRead, ceiling);
-            SoupResult soup = SoupEngine.Run(plan, new SoupRunOptions(outputPath)
+            var runOptions = new SoupRunOptions(outputPath)
             {
                 StatePath = statePath,
-                Progress = progress,
                 Device = device,
                 Overwrite = job.Overwrite,
                 InterruptAfterTensors = TestInterrupt(),
                 InterruptAbruptly = true,
-            });
+            };
+            ByteProgress progress = context.Progress("soup", SoupEngine.BytesToRead(plan, runOptions), ceiling);
+            SoupResult soup = SoupEngine.Run(plan, runOptions with { Progress = progress });
             progress.Finish();
             string patched = plan.Loras is { } targets ? $", {targets.PatchedTensors} patched by LoRAs" : "";
 

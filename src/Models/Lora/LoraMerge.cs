@@ -69,7 +69,7 @@ public static class LoraMerge
         {
             ModulePlan[] batch = plans.Skip(first).Take(window).ToArray();
             var reduced = new LowRankFactors[batch.Length];
-            Soup.ChunkBlocks.ForEach(batch.Length, b => reduced[b] = Reduce(batch[b], options.Method));
+            AllCores.For(batch.Length, b => reduced[b] = Reduce(batch[b], options.Method));
             for (int b = 0; b < batch.Length; b++)
             {
                 ModulePlan plan = batch[b];

@@ -39,6 +39,18 @@ public sealed class ContentHashes
         }
     }
 
+    /// <summary>
+    /// Reads the block of <paramref name="tensor"/> that starts at element <paramref name="element"/> (a block
+    /// boundary) into <paramref name="destination"/>, hashes it and reports its bytes: the one read of a block
+    /// by whoever merges it.
+    /// </summary>
+    public void ReadBlock(int source, ModelTensor tensor, string name, long element, Span<byte> destination, IProgress<long>? progress)
+    {
+        tensor.Read(element * (tensor.Type.Bits() / 8), destination);
+        AppendBlock(source, tensor, name, (int)(element / SoupMemory.BlockElements), destination);
+        progress?.Report(destination.Length);
+    }
+
     /// <summary>Hashes every block within a run of a tensor's bytes that starts at element <paramref name="start"/> (a block boundary).</summary>
     public void AppendRun(int source, ModelTensor tensor, string name, long start, ReadOnlySpan<byte> bytes)
     {

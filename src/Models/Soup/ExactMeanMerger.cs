@@ -27,7 +27,7 @@ internal sealed class ExactMeanMerger(IReadOnlyList<long> weights, IReadOnlyList
 
     public void Merge(ChunkData chunk, byte[] output)
     {
-        ChunkBlocks.ForEach(ChunkBlocks.Count(chunk), block =>
+        AllCores.For(ChunkBlocks.Count(chunk), block =>
         {
             BlockScratch scratch = ChunkBlocks.Scratch;
             (int start, int length) = ChunkBlocks.Range(chunk, block);
@@ -60,9 +60,7 @@ internal sealed class ExactMeanMerger(IReadOnlyList<long> weights, IReadOnlyList
         int size = tensor.Type.Bits() / 8;
         long element = chunk.Job.Start + start;
         Span<byte> raw = scratch.Raw.AsSpan(0, length * size);
-        tensor.Read(element * size, raw);
-        hashes.AppendBlock(chunk.Job.SourceIds[source], tensor, chunk.Job.Tensor.Name, (int)(element / SoupMemory.BlockElements), raw);
-        progress?.Report(raw.Length);
+        hashes.ReadBlock(chunk.Job.SourceIds[source], tensor, chunk.Job.Tensor.Name, element, raw, progress);
         return raw;
     }
 

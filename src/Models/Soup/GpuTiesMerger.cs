@@ -58,10 +58,17 @@ internal sealed class GpuTiesMerger : ITensorMerger, IDisposable
         fallback = new TiesMerger(options, weights, inputs, baseModel, loras, progress);
     }
 
+    /// <summary>
+    /// Whether the GPU merger takes a tensor, apart from the device's memory: large enough to pay, not patched
+    /// by a LoRA, stored in types the kernels read and write.
+    /// </summary>
+    public static bool Takes(MergedTensor tensor, Lora.LoraTargets? loras, long minimumElements) =>
+        tensor.ElementCount >= minimumElements && !(loras?.For(tensor.Name).Count > 0)
+        && Sources(tensor).All(s => TypeOf(s.Type) is not null) && TypeOf(tensor.OutputType) is not null;
+
     public bool ReadsItself(MergedTensor tensor)
     {
-        if (tensor.ElementCount < minimumElements || loras?.For(tensor.Name).Count > 0
-            || Sources(tensor).Any(s => TypeOf(s.Type) is null) || TypeOf(tensor.OutputType) is null)
+        if (!Takes(tensor, loras, minimumElements))
         {
             return false;
         }
@@ -89,7 +96,7 @@ internal sealed class GpuTiesMerger : ITensorMerger, IDisposable
         for (int i = 0; i < weights.Count; i++)
         {
             int input = i;
-            TopK selection = TopKSelection.FromHistograms(count, k, (prefix, fixedBits, shift) => device.Histogram(input, prefix, fixedBits, shift));
+            TopK selection = TopKSelection.FromHistograms(count, k, (prefix, fixedBits, shift, bins) => device.Histogram(input, prefix, fixedBits, shift, bins));
             (thresholds[i], cutoffs[i]) = KeepRule(tensor, i, selection);
         }
         bool[] nonFinite = device.Merge(weights, thresholds, cutoffs, options.Lambda);
@@ -109,15 +116,12 @@ internal sealed class GpuTiesMerger : ITensorMerger, IDisposable
     {
         int size = source.Type.Bits() / 8;
         int blockBytes = SoupMemory.BlockElements * size, blocks = (destination.Length + blockBytes - 1) / blockBytes, length = destination.Length;
-        long firstBlock = offset / blockBytes;
         // The staging buffer is page-locked (pinned), so its address is stable while the workers use it.
         byte* start = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(destination));
-        ChunkBlocks.ForEach(blocks, b =>
+        AllCores.For(blocks, b =>
         {
             var piece = new Span<byte>(start + (long)b * blockBytes, Math.Min(blockBytes, length - b * blockBytes));
-            source.Read(offset + (long)b * blockBytes, piece);
-            hashes.AppendBlock(id, source, name, (int)(firstBlock + b), piece);
-            progress?.Report(piece.Length);
+            hashes.ReadBlock(id, source, name, offset / size + (long)b * SoupMemory.BlockElements, piece, progress);
         });
     }
 
@@ -169,7 +173,11 @@ internal sealed class GpuTiesMerger : ITensorMerger, IDisposable
     private static long IndexAfterEqual(MergedTensor tensor, int input, long start, ulong threshold, long rank)
     {
         int length = (int)Math.Min(EqualSegment, tensor.ElementCount - start);
-        double[] x = ReadValues(tensor.Inputs[input]!, start, length), b = ReadValues(tensor.Base!, start, length);
+        var raw = new byte[length * 8];
+        var floats = new float[length];
+        double[] x = new double[length], b = new double[length];
+        TiesMerger.Read(tensor.Inputs[input]!, start, length, raw, x, floats);
+        TiesMerger.Read(tensor.Base!, start, length, raw, b, floats);
         for (int e = 0; e < length; e++)
         {
             if (TiesMerger.Key(x[e] - b[e]) == threshold && --rank == 0)
@@ -178,16 +186,6 @@ internal sealed class GpuTiesMerger : ITensorMerger, IDisposable
             }
         }
         throw new InvalidOperationException($"'{tensor.Name}': the device counted more keys equal to the threshold than the tensor holds");
-    }
-
-    private static double[] ReadValues(ModelTensor tensor, long start, int length)
-    {
-        int size = tensor.Type.Bits() / 8;
-        var raw = new byte[length * size];
-        tensor.Read(start * size, raw);
-        var values = new double[length];
-        ValueDecoder.Decode(tensor.Type, raw, values, new float[length]);
-        return values;
     }
 
     private static List<ModelTensor> Sources(MergedTensor tensor) => [.. tensor.Inputs.Select(i => i!), tensor.Base!];

@@ -48,7 +48,7 @@ internal sealed class BlockScratch
     }
 }
 
-/// <summary>Helpers shared by the mergers: block iteration over a chunk, decoding one source's block.</summary>
+/// <summary>Helpers shared by the mergers: the blocks of a chunk, decoding and storing one block.</summary>
 internal static class ChunkBlocks
 {
     [ThreadStatic]
@@ -57,19 +57,6 @@ internal static class ChunkBlocks
     public static BlockScratch Scratch => scratch ??= new BlockScratch();
 
     public static int Count(ChunkData chunk) => (chunk.Job.Count + SoupMemory.BlockElements - 1) / SoupMemory.BlockElements;
-
-    /// <summary>Runs <paramref name="body"/> for every block on every core; a failure surfaces as itself, not wrapped.</summary>
-    public static void ForEach(int blocks, Action<int> body)
-    {
-        try
-        {
-            Parallel.For(0, blocks, body);
-        }
-        catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
-        {
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(ex.InnerExceptions[0]);
-        }
-    }
 
     public static (int Start, int Length) Range(ChunkData chunk, int block)
     {

@@ -27,7 +27,7 @@ internal sealed class LinearMerger(SoupOptions options, IReadOnlyList<double> we
     public void Merge(ChunkData chunk, byte[] output)
     {
         int n = weights.Count;
-        ChunkBlocks.ForEach(ChunkBlocks.Count(chunk), block =>
+        AllCores.For(ChunkBlocks.Count(chunk), block =>
         {
             (int start, int length) = ChunkBlocks.Range(chunk, block);
             double[][] values = ChunkBlocks.DecodeAll(chunk, start, length, n + (baseModel is null ? 0 : 1), inputs, baseModel);

@@ -192,6 +192,21 @@ public static class SoupEngine
         }
     }
 
+    /// <summary>
+    /// The bytes a run reads, for progress: the plan's count, less the second read of each TIES tensor a GPU
+    /// takes (the device reads every source once; the plan counts the CPU merger's selection and merge reads).
+    /// </summary>
+    public static long BytesToRead(SoupPlan plan, SoupRunOptions run)
+    {
+        if (plan.Options.Method != SoupMethod.Ties || run.Device is null or { Kind: DeviceKind.Cpu })
+        {
+            return plan.Report.BytesToRead;
+        }
+        long readOnce = plan.Tensors.Where(t => !t.IsCopied && GpuTiesMerger.Takes(t, plan.Loras, run.DeviceMinimumElements))
+            .Sum(t => t.Inputs.Sum(i => i!.ByteLength) + t.Base!.ByteLength);
+        return plan.Report.BytesToRead - readOnce;
+    }
+
     private static ITensorMerger CreateMerger(SoupPlan plan, long[]? exactWeights, ContentHashes hashes, SoupRunOptions run)
     {
         if (exactWeights is not null)

@@ -43,10 +43,11 @@ public static class SoupStateUpdater
         var entries = state.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
         bool Copied(string name) => entries.ContainsKey(SoupStateManifest.CopyName(name));
         StateIngredient? removed = null;
+        string? knownHash = null;
         long w;
         if (change == StateChange.Remove)
         {
-            string hash = HashOnly(manifest, tensors, Copied);
+            string hash = knownHash = HashOnly(manifest, tensors, Copied);
             removed = manifest.Ingredients.FirstOrDefault(i => i.Hash == hash)
                 ?? throw new InvalidDataException($"{modelPath} (content hash {hash}) is not an ingredient of this soup; its ingredients are " +
                     string.Join(", ", manifest.Ingredients.Select(i => $"{i.Name} ({i.Hash})")));
@@ -77,7 +78,8 @@ public static class SoupStateUpdater
         IReadOnlyList<PlannedTensor> plan = OutputPlan(manifest);
         var headers = plan.Select(p => new TensorHeader(p.Name, StorageTypeOf(manifest.Tensors[p.Parts[0].Name].DType), p.Shape)).ToList();
         var recipeOptions = options with { Method = next.All(i => i.Weight == 1) ? SoupMethod.Uniform : SoupMethod.Weighted };
-        var hashes = new ContentHashes();
+        // A removed model's hash is known from the first pass; an added one's is taken while it is read.
+        ContentHashes? hashes = knownHash is null ? new ContentHashes() : null;
         string SoupMetadataHash(StateIngredient i) => ReferenceEquals(i, placeholderIngredient) ? ContentHashes.Placeholder : i.Hash;
         SortedDictionary<string, string> Metadata(Func<StateIngredient, string> hash) => SoupRecipe.Metadata(
             SoupPlanner.CommonMetadata(next.Select(i => (IReadOnlyDictionary<string, string>)i.Metadata)),
@@ -103,7 +105,7 @@ public static class SoupStateUpdater
                 UpdateTensor(part.Name, tensors[part.Name], entries, manifest, change == StateChange.Add ? w : -w, total, writer, stateWriter, hashes, progress);
             }
         }
-        string modelHash = hashes.IngredientHash(0);
+        string modelHash = knownHash ?? hashes!.IngredientHash(0);
         if (change == StateChange.Add && manifest.Ingredients.Any(i => i.Hash == modelHash))
         {
             throw new InvalidDataException($"{modelPath} (content hash {modelHash}) is already an ingredient of this soup; remove it first or give it a larger --weight");
@@ -117,7 +119,7 @@ public static class SoupStateUpdater
     }
 
     private static void UpdateTensor(string name, ModelTensor model, Dictionary<string, TensorEntry> entries, SoupStateManifest manifest, long weight, long total,
-        SafetensorsWriter writer, StateOutput stateWriter, ContentHashes hashes, IProgress<long>? progress)
+        SafetensorsWriter writer, StateOutput stateWriter, ContentHashes? hashes, IProgress<long>? progress)
     {
         TensorEntry sums = entries[SoupStateManifest.SumName(name)];
         TensorEntry exponents = entries[SoupStateManifest.ExponentName(name)];
@@ -137,11 +139,11 @@ public static class SoupStateUpdater
             int n = (int)Math.Min(Chunk, count - start);
             sums.Read(start * 16, MemoryMarshal.AsBytes(stored.AsSpan(0, n)));
             model.Read(start * modelSize, raw.AsSpan(0, n * modelSize));
-            hashes.AppendRun(0, model, name, start, raw.AsSpan(0, n * modelSize));
+            hashes?.AppendRun(0, model, name, start, raw.AsSpan(0, n * modelSize));
             progress?.Report(n * (16L + modelSize));
             int blocks = (n + SoupMemory.BlockElements - 1) / SoupMemory.BlockElements;
             long firstBlock = start / SoupMemory.BlockElements;
-            ChunkBlocks.ForEach(blocks, b =>
+            AllCores.For(blocks, b =>
             {
                 int from = b * SoupMemory.BlockElements, length = Math.Min(SoupMemory.BlockElements, n - from);
                 BlockScratch scratch = ChunkBlocks.Scratch;

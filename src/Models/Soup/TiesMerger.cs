@@ -29,7 +29,7 @@ internal sealed class TiesMerger(SoupOptions options, IReadOnlyList<double> weig
         delta = loras?.DeltaFor(tensor.Name);
         // One selection per input, on all cores. The plan counts one selection read of every source (then the
         // merge): each input's first pass is reported, the base's bytes with input 0's; repeated passes are not.
-        ChunkBlocks.ForEach(weights.Count, input =>
+        AllCores.For(weights.Count, input =>
         {
             int passes = 0;
             selections[input] = TopKSelection.Find(tensor.ElementCount, k, visit => StreamKeys(tensor, input, visit, passes++ == 0 ? progress : null));
@@ -48,7 +48,7 @@ internal sealed class TiesMerger(SoupOptions options, IReadOnlyList<double> weig
         int[] positional = Enumerable.Range(0, n).Where(i => selections[i].SplitsEqualKeys).ToArray();
         if (positional.Length > 0)
         {
-            ChunkBlocks.ForEach(blocks, block =>
+            AllCores.For(blocks, block =>
             {
                 (int start, int length) = ChunkBlocks.Range(chunk, block);
                 double[][] x = ChunkBlocks.Scratch.Sources(n + 1);
@@ -75,7 +75,7 @@ internal sealed class TiesMerger(SoupOptions options, IReadOnlyList<double> weig
                 equalsSeen[i] += equals[block, i];
             }
         }
-        ChunkBlocks.ForEach(blocks, block =>
+        AllCores.For(blocks, block =>
         {
             (int start, int length) = ChunkBlocks.Range(chunk, block);
             double[][] x = ChunkBlocks.DecodeAll(chunk, start, length, weights.Count + 1, inputs, baseModel);
@@ -212,7 +212,8 @@ internal sealed class TiesMerger(SoupOptions options, IReadOnlyList<double> weig
         }
     }
 
-    private static void Read(Layouts.ModelTensor tensor, long start, int n, byte[] raw, double[] values, float[] floats)
+    /// <summary>Elements [start, start + n) of a tensor, decoded to f64 into <paramref name="values"/> (raw and floats are scratch).</summary>
+    internal static void Read(Layouts.ModelTensor tensor, long start, int n, byte[] raw, double[] values, float[] floats)
     {
         int size = tensor.Type.Bits() / 8;
         Span<byte> bytes = raw.AsSpan(0, n * size);

@@ -40,11 +40,11 @@ internal static class TopKSelection
 
     /// <summary>
     /// The same selection from digit histograms computed elsewhere (on a GPU): <paramref name="histogram"/>(prefix,
-    /// fixed bits, shift) counts the keys whose top fixed bits match the prefix by their 16-bit digit at
-    /// the shift. All four digits are resolved this way, without a collecting pass.
+    /// fixed bits, shift, bins) fills the bins with the counts of the keys whose top fixed bits match the prefix,
+    /// by their 16-bit digit at the shift. All four digits are resolved this way, without a collecting pass.
     /// </summary>
-    public static TopK FromHistograms(long count, long k, Func<ulong, int, int, long[]> histogram) =>
-        Select(count, k, (prefix, fixedBits, shift, bins) => histogram(prefix, fixedBits, shift).CopyTo(bins), collect: null);
+    public static TopK FromHistograms(long count, long k, Action<ulong, int, int, long[]> histogram) =>
+        Select(count, k, histogram, collect: null);
 
     private static TopK Select(long count, long k, Action<ulong, int, int, long[]> fill, Func<ulong, int, long, TopK>? collect)
     {

@@ -123,14 +123,12 @@ public class GpuTiesTests : IClassFixture<SoupFixture>
             foreach (long k in new long[] { 0, 1, 777, 25_000, 49_999, 50_000 })
             {
                 TopK streamed = TopKSelection.Find(keys.Length, k, visit => visit(keys));
-                TopK fromHistograms = TopKSelection.FromHistograms(keys.Length, k, (prefix, fixedBits, shift) =>
+                TopK fromHistograms = TopKSelection.FromHistograms(keys.Length, k, (prefix, fixedBits, shift, bins) =>
                 {
-                    var bins = new long[65536];
                     foreach (ulong key in keys.Where(key => fixedBits == 0 || key >> (64 - fixedBits) == prefix >> (64 - fixedBits)))
                     {
                         bins[(key >> shift) & 0xFFFF]++;
                     }
-                    return bins;
                 });
                 Assert.Equal(streamed, fromHistograms);
             }

@@ -32,7 +32,7 @@ public sealed class SoupFixture : IDisposable
             t.Read(0, bytes);
             var floats = new float[t.ElementCount];
             var values = new double[t.ElementCount];
-            Dsoup.Models.Soup.ValueDecoderAccess.Decode(t.Type, bytes, values, floats);
+            Dsoup.Models.Soup.ValueDecoder.Decode(t.Type, bytes, values, floats);
             return (values, t.Type);
         });
     }

@@ -142,7 +142,7 @@ public class SoupMethodTests : IClassFixture<SoupFixture>
                     result[e] = theta0[e];
                     for (int i = 0; i < n; i++)
                     {
-                        if (LinearMergerAccess.Keeps(o.Seed, nameHash, i, e, o.DropRate))
+                        if (LinearMerger.Keeps(o.Seed, nameHash, i, e, o.DropRate))
                         {
                             result[e] += o.Lambda * w[i] * (x[i][e] - theta0[e]) / (1 - o.DropRate);
                         }

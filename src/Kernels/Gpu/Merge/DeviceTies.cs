@@ -84,10 +84,10 @@ public sealed class DeviceTies : IDisposable
         });
     }
 
-    /// <summary>Counts, by their 16-bit digit at <paramref name="shift"/>, the keys |θᵢ − θ₀| of input <paramref name="input"/> whose top <paramref name="fixedBits"/> bits equal <paramref name="prefix"/>'s.</summary>
-    public long[] Histogram(int input, ulong prefix, int fixedBits, int shift)
+    /// <summary>Counts into <paramref name="counts"/>, by their 16-bit digit at <paramref name="shift"/>, the keys |θᵢ − θ₀| of input <paramref name="input"/> whose top <paramref name="fixedBits"/> bits equal <paramref name="prefix"/>'s.</summary>
+    public void Histogram(int input, ulong prefix, int fixedBits, int shift, long[] counts)
     {
-        var counts = new long[HistogramBins];
+        ArgumentOutOfRangeException.ThrowIfLessThan(counts.Length, HistogramBins);
         backend.Run(() =>
         {
             keyHistogram ??= backend.Accelerator.LoadStreamKernel<ArrayView<ushort>, ArrayView<float>, ArrayView<double>, TiesKernels.Pair, ulong, ulong, int, ArrayView<long>>(TiesKernels.KeyHistogram);
@@ -96,9 +96,8 @@ public sealed class DeviceTies : IDisposable
             ulong mask = fixedBits == 0 ? 0 : ulong.MaxValue << (64 - fixedBits);
             var (halves, singles, doubles) = Views(sources!);
             keyHistogram(backend.Streaming(count), halves, singles, doubles, PairOf(input), prefix & mask, mask, shift, bins);
-            bins.CopyToCPU(counts);
+            bins.CopyToCPU(counts.AsSpan(0, HistogramBins));
         });
-        return counts;
     }
 
     /// <summary>How many keys of input <paramref name="input"/> equal <paramref name="threshold"/>, per segment of <paramref name="segment"/> elements.</summary>
