@@ -33,6 +33,15 @@ internal sealed class ByteProgress : IProgress<long>
 
     public double BytesPerSecond => Done / Math.Max(1e-9, Seconds);
 
+    /// <summary>
+    /// Whether the share of the read ceiling means something yet: a job of a few MiB or a fraction of a
+    /// second is start-up cost, and its share reads as a fault.
+    /// </summary>
+    public bool ShowsCeiling => ceiling > 0 && Done >= MeaningfulBytes && Seconds >= MeaningfulSeconds;
+
+    private const long MeaningfulBytes = 64L << 20;
+    private const double MeaningfulSeconds = 1.0;
+
     public void Report(long bytes)
     {
         Interlocked.Add(ref done, bytes);
@@ -61,7 +70,7 @@ internal sealed class ByteProgress : IProgress<long>
         long d = Done;
         double rate = BytesPerSecond;
         string eta = final ? $"in {Seconds:F1} s" : $"ETA {TimeSpan.FromSeconds(Math.Max(0, (total - d) / Math.Max(1, rate))):m\\:ss}";
-        string versus = ceiling > 0 ? $" ({100 * rate / ceiling:F0}% of the read ceiling)" : "";
+        string versus = ShowsCeiling ? $" ({100 * rate / ceiling:F0}% of the read ceiling)" : "";
         string line = $"{label} {100.0 * d / total,5:F1}%  {Units.Bytes(d)} / {Units.Bytes(total)}  {Units.Bytes((long)rate)}/s{versus}  {eta}";
         if (interactive)
         {

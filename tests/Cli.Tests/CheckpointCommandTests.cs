@@ -29,6 +29,44 @@ public class CheckpointCommandTests : IDisposable
         Assert.Contains("suspicious  nothing", text.Output);
     }
 
+    /// <summary>A Llama-style file: names no Stable Diffusion layout knows, f16 values.</summary>
+    private void WriteLlamaLike(string path, int seed)
+    {
+        string[] names = ["model.embed_tokens.weight", "model.layers.0.self_attn.q_proj.weight", "model.layers.0.mlp.up_proj.weight", "lm_head.weight"];
+        var random = new Random(seed);
+        var headers = names.Select(n => new Dsoup.Engine.Checkpoints.Safetensors.TensorHeader(n, Dsoup.Engine.Checkpoints.StorageType.F16, [8, 8])).ToList();
+        using var writer = Dsoup.Engine.Checkpoints.Safetensors.SafetensorsWriter.Create(path, headers, null);
+        foreach (var h in headers)
+        {
+            writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(Enumerable.Range(0, 64).Select(_ => (Half)(random.NextDouble() - 0.5)).ToArray().AsSpan()));
+        }
+        writer.Commit();
+    }
+
+    [Fact]
+    public void PlainCheckpointsAreNamedSoupedAndConvertedUnderTheirOwnNames()
+    {
+        WriteLlamaLike(File("llm1.safetensors"), 1);
+        WriteLlamaLike(File("llm2.safetensors"), 2);
+        CliRun inspect = CliRun.Of("inspect", File("llm1.safetensors"));
+        Assert.Equal(0, inspect.ExitCode);
+        Assert.Contains("plain layout", inspect.Output);
+        Assert.Contains("Hugging Face transformers decoder", inspect.Output);
+        Assert.Contains("suspicious  nothing", inspect.Output);
+        CliRun plan = CliRun.Of("soup", File("llm1.safetensors"), File("llm2.safetensors"), "--dry-run");
+        Assert.Equal(0, plan.ExitCode);
+        Assert.Contains("taken as they are", plan.Output);
+        Assert.Equal(0, CliRun.Of("soup", File("llm1.safetensors"), File("llm2.safetensors"), "-o", File("llm-soup.safetensors")).ExitCode);
+        Assert.Equal(0, CliRun.Of("convert", File("llm-soup.safetensors"), File("llm-f32.safetensors"), "--dtype", "f32").ExitCode);
+        using (var converted = Dsoup.Engine.Checkpoints.Safetensors.SafetensorsReader.Open(File("llm-f32.safetensors")))
+        {
+            Assert.Equal(["lm_head.weight", "model.embed_tokens.weight", "model.layers.0.mlp.up_proj.weight", "model.layers.0.self_attn.q_proj.weight"],
+                converted.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal));
+            Assert.All(converted.Tensors, t => Assert.Equal(Dsoup.Engine.Checkpoints.StorageType.F32, t.Type));
+        }
+        CliRun.Of("convert", File("llm1.safetensors"), File("never.safetensors"), "--layout", "original").AssertCleanFailure("no Stable Diffusion layout");
+    }
+
     [Fact]
     public void AHostileFileGetsOneClearLineAndExitCodeOne()
     {

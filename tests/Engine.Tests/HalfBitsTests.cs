@@ -4,8 +4,10 @@ namespace Dsoup.Engine.Tests;
 
 public class HalfBitsTests
 {
-    [Fact]
-    public void F16ToDoubleIsExactForEveryBitPatternInVectorsAndTails()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void F16ToDoubleIsExactForEveryBitPatternInVectorsAndTails(bool scalar) => FixedPointKernelTests.OnPath(scalar, () =>
     {
         ushort[] all = Enumerable.Range(0, 65536).Select(b => (ushort)b).ToArray();
         foreach (int offset in new[] { 0, 3 }) // 3: the vector loop starts off the 8-lane grid and a tail remains
@@ -19,7 +21,7 @@ public class HalfBitsTests
                     $"0x{all[offset + i]:X4}: {decoded[i]:R}, expected {expected:R}");
             }
         }
-    }
+    });
 
     /// <summary>Round-to-nearest-even to a float format with <paramref name="mantissaBits"/>, computed exactly in f64.</summary>
     private static double ReferenceRound(float x, int mantissaBits, int minExponent, double overflowAt)
@@ -151,8 +153,10 @@ public class HalfBitsTests
         }
     }
 
-    [Fact]
-    public void SpanConversionsMatchScalarOnesAtEveryLength()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SpanConversionsMatchScalarOnesAtEveryLength(bool scalar) => FixedPointKernelTests.OnPath(scalar, () =>
     {
         float[] values = Probes().Take(1037).ToArray();
         values[5] = float.NaN;
@@ -168,5 +172,5 @@ public class HalfBitsTests
             Assert.Equal(HalfBits.SingleToF16(values[i]), f16[i]);
             Assert.Equal(BitConverter.SingleToInt32Bits(HalfBits.BF16ToSingle(bf[i])), BitConverter.SingleToInt32Bits(back[i]));
         }
-    }
+    });
 }

@@ -23,6 +23,78 @@ internal static class BenchCommand
         command.Subcommands.Add(Convert(context));
         command.Subcommands.Add(Gemm(context));
         command.Subcommands.Add(Merge(context));
+        command.Subcommands.Add(State(context));
+        return command;
+    }
+
+    private static Command State(CliContext context)
+    {
+        var inputs = new Argument<string[]>("inputs") { Arity = ArgumentArity.OneOrMore, Description = "Checkpoints: all but the last make the soup state; the last is added and removed." };
+        var repeat = new Option<int>("--repeat") { Description = "Repetitions of each measurement.", DefaultValueFactory = _ => 3 };
+        var scratch = new Option<string?>("--scratch") { Description = "Folder for the state and soups (default: beside the first input; /dev/shm keeps disk writes out)." };
+        var command = new Command("state",
+            "Make a soup state of all inputs but the last, then time adding and removing the last one against, in the same run, a plain read of the state " +
+            "and the model and a plain write of a state-sized file; report the state's size against the soup's.")
+        {
+            inputs, repeat, scratch,
+        };
+        command.SetAction(result => context.Run(() =>
+        {
+            string[] paths = result.GetValue(inputs)!.Select(Path.GetFullPath).ToArray();
+            if (paths.Length < 2)
+            {
+                throw new ArgumentException("bench state needs at least two checkpoints: the soup's ingredients, then the one to add and remove");
+            }
+            int n = Math.Max(1, result.GetValue(repeat));
+            string folder = result.GetValue(scratch) ?? Path.GetDirectoryName(paths[0])!;
+            string prefix = Path.Combine(folder, $".dsoup-bench-{Environment.ProcessId}");
+            string state = prefix + ".state", soup = prefix + ".safetensors", changed = prefix + "-changed.safetensors", copy = prefix + "-copy.state";
+            string model = paths[^1];
+            try
+            {
+                var ingredients = paths[..^1].Select(p => SoupIngredient.Open(p)).ToList();
+                try
+                {
+                    SoupEngine.Run(SoupPlanner.Plan(ingredients, null, null, new SoupOptions()), new SoupRunOptions(soup) { StatePath = state, Overwrite = true });
+                }
+                finally
+                {
+                    ingredients.ForEach(i => i.Dispose());
+                }
+                long stateBytes = new FileInfo(state).Length, soupBytes = new FileInfo(soup).Length;
+                var files = ReadSpeed.FilesOf([state, model]);
+                files.ForEach(f => ReadSpeed.ReadWholeFile(f)); // warm the page cache so every measurement starts alike
+                double baseline = Measure.MedianSeconds(n, () =>
+                {
+                    ReadSpeed.ReadAllParallel(files);
+                    WriteZeros(copy, stateBytes);
+                });
+                // Add then remove: the state is back where it started after each pair.
+                var adds = new List<double>();
+                var removes = new List<double>();
+                for (int i = 0; i < n; i++)
+                {
+                    adds.Add(Measure.Seconds(() => SoupStateUpdater.Apply(state, model, StateChange.Add, null, changed, overwrite: true)));
+                    removes.Add(Measure.Seconds(() => SoupStateUpdater.Apply(state, model, StateChange.Remove, null, changed, overwrite: true)));
+                }
+                double add = Measure.Median(adds), remove = Measure.Median(removes);
+                long modelBytes = files.Where(f => f != state).Sum(f => new FileInfo(f).Length);
+                var o = context.Output;
+                o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"state of {paths.Length - 1} ingredients: {Units.Bytes(stateBytes)} for a {Units.Bytes(soupBytes)} soup = {(double)stateBytes / soupBytes:F2}× the soup; model {Units.Bytes(modelBytes)}; median of {n}, page cache warm, files in {folder}"));
+                o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"baseline: read state + model on all cores, write a state-sized file + fsync   {baseline,6:F2} s"));
+                o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"soup add (new state and new soup written)                                  {add,6:F2} s   {baseline / add:F2}× the baseline's speed"));
+                o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"soup remove (hashes the model first, then as add)                          {remove,6:F2} s   {baseline / remove:F2}× the baseline's speed"));
+            }
+            finally
+            {
+                foreach (string f in new[] { state, soup, changed, copy })
+                {
+                    File.Delete(f);
+                }
+            }
+            return 0;
+        }));
         return command;
     }
 

@@ -132,19 +132,20 @@ internal static class SoupCommand
             }
             string? outputPath = job.OutputPath, statePath = job.StatePath;
             SoupPlan plan = SoupPlanner.Plan(inputList, baseIngredient, fallbackIngredient, options, loraList);
-            double ceiling = ReadSpeed.Ceiling(job.Ingredients.Select(i => i.Path), 512L << 20);
             if (job.DryRun)
             {
                 if (job.Json)
                 {
-                    context.Output.WriteLine(JsonSerializer.Serialize(new { plan = plan.Report, readCeilingBytesPerSecond = ceiling }, InspectCommand.JsonOptions));
+                    context.Output.WriteLine(JsonSerializer.Serialize(new { plan = plan.Report }, InspectCommand.JsonOptions));
                 }
                 else
                 {
-                    PrintPlan(plan.Report, ceiling, options.MaxMemory, context.Output);
+                    PrintPlan(plan.Report, options.MaxMemory, context.Output);
                 }
                 return plan.Report.Conflicts.Count == 0 ? 0 : CliErrors.Failure;
             }
+            // Measured only for a real merge: a dry run reads headers and nothing else.
+            double ceiling = ReadSpeed.Ceiling(job.Ingredients.Select(i => i.Path), 512L << 20);
             if (outputPath is null)
             {
                 throw new ArgumentException("name the soup to write with -o/--output (or use --dry-run)");
@@ -170,7 +171,8 @@ internal static class SoupCommand
 
             context.Output.WriteLine($"wrote {outputPath}: {plan.Report.Merged} tensors merged ({options.Method.Name()}{(soup.TensorsOnDevice > 0 ? $", {soup.TensorsOnDevice} on {device!.Name}" : "")}){patched}, {plan.Report.Copied} copied" +
                 (soup.ResumedTensors > 0 ? $", resumed after {soup.ResumedTensors} finished tensors" : "") +
-                string.Create(CultureInfo.InvariantCulture, $"; read {Units.Bytes((long)progress.BytesPerSecond)}/s = {progress.BytesPerSecond / ceiling:P0} of the read ceiling"));
+                string.Create(CultureInfo.InvariantCulture, $"; read {Units.Bytes((long)progress.BytesPerSecond)}/s") +
+                (progress.ShowsCeiling ? string.Create(CultureInfo.InvariantCulture, $" = {progress.BytesPerSecond / ceiling:P0} of the read ceiling") : ""));
             for (int i = 0; i < inputList.Count; i++)
             {
                 context.Output.WriteLine($"  {soup.InputHashes[i]}  {inputList[i].Name}");
@@ -218,9 +220,9 @@ internal static class SoupCommand
         command.SetAction(result => context.Run(() =>
         {
             string state = result.GetValue(statePath)!;
-            ByteProgress progress = context.Progress($"soup {verb}", new FileInfo(state).Length);
-            SoupResult soup = SoupStateUpdater.Apply(state, result.GetValue(model)!, change, result.GetValue(weight), result.GetValue(output)!,
-                result.GetValue(overwrite), progress);
+            using SoupStateUpdater update = SoupStateUpdater.Open(state, result.GetValue(model)!, change, result.GetValue(weight));
+            ByteProgress progress = context.Progress($"soup {verb}", update.BytesToRead);
+            SoupResult soup = update.Run(result.GetValue(output)!, result.GetValue(overwrite), progress);
             progress.Finish();
             context.Output.WriteLine($"{(change == StateChange.Add ? "added" : "removed")} {soup.InputHashes[0]}; wrote {result.GetValue(output)} and updated {state}");
             return 0;
@@ -241,7 +243,7 @@ internal static class SoupCommand
     private static int? TestInterrupt() =>
         int.TryParse(Environment.GetEnvironmentVariable("DSOUP_TEST_INTERRUPT_AFTER_TENSORS"), out int n) ? n : null;
 
-    private static void PrintPlan(SoupPlanReport r, double ceiling, long budget, TextWriter o)
+    private static void PrintPlan(SoupPlanReport r, long budget, TextWriter o)
     {
         o.WriteLine("soup plan (dry run: headers only, no tensor data read)");
         o.WriteLine($"  method      {r.Method}");
@@ -255,8 +257,6 @@ internal static class SoupCommand
         }
         o.WriteLine($"  tensors     {r.Merged} merged, {r.Copied} copied, {r.LeftOut} left out");
         o.WriteLine($"  read        {Units.Bytes(r.BytesToRead)}; write {Units.Bytes(r.BytesToWrite)}");
-        o.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"  ceiling     {ceiling / 1e9:F2} GB/s read, measured now on a sample of the inputs → at least {r.BytesToRead / ceiling:F1} s"));
         o.WriteLine($"  memory      chunks of {Units.Count(r.ChunkElements)} elements, peak ≈ {Units.Bytes(r.PeakMemory)} (budget {Units.Bytes(budget)})");
         foreach (string note in r.Notes)
         {

@@ -41,7 +41,7 @@ public static class HalfBits
     {
         CheckLengths(source.Length, destination.Length);
         int i = 0;
-        if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported && System.Runtime.Intrinsics.X86.Avx512DQ.IsSupported)
+        if (Cpu.Merge.MergeKernelPaths.VectorsAllowed && System.Runtime.Intrinsics.X86.Avx512F.IsSupported && System.Runtime.Intrinsics.X86.Avx512DQ.IsSupported)
         {
             ref ushort src = ref MemoryMarshal.GetReference(source);
             ref double dst = ref MemoryMarshal.GetReference(destination);
@@ -77,7 +77,7 @@ public static class HalfBits
     {
         CheckLengths(source.Length, destination.Length);
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (Cpu.Merge.MergeKernelPaths.VectorsAllowed && Vector512.IsHardwareAccelerated)
         {
             ref float src = ref MemoryMarshal.GetReference(source);
             ref ushort dst = ref MemoryMarshal.GetReference(destination);
@@ -116,7 +116,7 @@ public static class HalfBits
     {
         CheckLengths(source.Length, destination.Length);
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (Cpu.Merge.MergeKernelPaths.VectorsAllowed && Vector512.IsHardwareAccelerated)
         {
             ref ushort src = ref MemoryMarshal.GetReference(source);
             ref float dst = ref MemoryMarshal.GetReference(destination);
@@ -138,7 +138,7 @@ public static class HalfBits
     {
         CheckLengths(source.Length, destination.Length);
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (Cpu.Merge.MergeKernelPaths.VectorsAllowed && Vector512.IsHardwareAccelerated)
         {
             ref float src = ref MemoryMarshal.GetReference(source);
             ref ushort dst = ref MemoryMarshal.GetReference(destination);

@@ -12,6 +12,11 @@ public static class CheckpointConverter
 {
     public static void Convert(ModelCheckpoint input, string output, ConversionOptions options, IProgress<long>? progress = null)
     {
+        if (input.Layout == CheckpointLayout.Plain && options.Layout is CheckpointLayout asked)
+        {
+            throw new ArgumentException($"{input.Source}: its tensor names match no Stable Diffusion layout, so there is no {asked.ToString().ToLowerInvariant()} layout " +
+                "to convert it to; drop --layout (convert still changes --dtype and keeps every name)");
+        }
         CheckpointLayout layout = options.Layout ?? input.Layout;
         IReadOnlyList<ModelTensor> tensors = EmaSelection.Apply(input.Tensors, options.Ema, input.Source);
         bool folder = layout == CheckpointLayout.Diffusers && !output.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase);

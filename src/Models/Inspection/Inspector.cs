@@ -70,10 +70,14 @@ public static class Inspector
         }
         var unknown = extras.Where(t => !EmaSelection.IsEma(t) && !KnownBuffers.Contains(t.Name) && !KnownBuffers.Contains(t.Name.Split('.')[^1])
             && !t.Name.EndsWith("position_ids", StringComparison.Ordinal) && !t.Name.StartsWith("cond_stage_model.model.transformer.resblocks.23.", StringComparison.Ordinal)).ToList();
-        Note(suspicious, unknown.Select(t => t.Name).ToList(), $"{unknown.Count} tensors belong to no component dsoup knows");
-        if (!checkpoint.Components.Any())
+        // A plain checkpoint is not a damaged SD one: its tensors are merged by name, not judged.
+        if (checkpoint.Layout != CheckpointLayout.Plain)
         {
-            suspicious.Add("no UNet, VAE or text encoder tensors were recognised");
+            Note(suspicious, unknown.Select(t => t.Name).ToList(), $"{unknown.Count} tensors belong to no component dsoup knows");
+            if (!checkpoint.Components.Any())
+            {
+                suspicious.Add("no UNet, VAE or text encoder tensors were recognised");
+            }
         }
         if (scanValues)
         {
@@ -96,9 +100,14 @@ public static class Inspector
             _ => $"CLIP-style text encoder, {textWidth} wide",
         };
         return new CheckpointReport(checkpoint.Source, checkpoint.Formats, checkpoint.Layout.ToString().ToLowerInvariant(),
-            family?.DisplayName ?? "unknown", variant, text, components, EmaSelection.Count(tensors), extras.Count, tensors.Sum(t => t.ByteLength),
+            FamilyName(checkpoint, family), variant, text, components, EmaSelection.Count(tensors), extras.Count, tensors.Sum(t => t.ByteLength),
             checkpoint.Metadata, suspicious);
     }
+
+    private static string FamilyName(ModelCheckpoint checkpoint, ModelFamily? family) =>
+        family?.DisplayName
+        ?? (checkpoint.Foreign is ForeignFamily foreign ? $"{foreign.DisplayName} (merged by tensor name; dsoup does not sample it)" : null)
+        ?? (checkpoint.Layout == CheckpointLayout.Plain ? "unknown (no Stable Diffusion names: merged by tensor name)" : "unknown");
 
     /// <summary>
     /// The known family whose components match the most of this checkpoint's components exactly (names and

@@ -71,6 +71,10 @@ internal sealed class CanonicalBuilder(string source)
         AddComponent(component, entries);
     }
 
+    /// <summary>True when <see cref="AddDiffusersFile"/> recognises the names: component-prefixed, or one component's.</summary>
+    public static bool IsDiffusersFile(IReadOnlyList<TensorEntry> entries) =>
+        entries.Any(e => HasComponentPrefix(e.Name)) || GuessComponent(entries) is not null;
+
     public void AddComponent(ModelComponent component, IEnumerable<TensorEntry> entries)
     {
         foreach (TensorEntry entry in entries)

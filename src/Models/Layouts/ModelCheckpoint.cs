@@ -1,4 +1,5 @@
 using Dsoup.Engine.Checkpoints;
+using Dsoup.Models.Architecture;
 
 namespace Dsoup.Models.Layouts;
 
@@ -6,7 +7,8 @@ namespace Dsoup.Models.Layouts;
 /// A Stable Diffusion checkpoint opened from any of the forms users bring: a single file in the
 /// original layout, a single file in diffusers naming (one component, or component-prefixed), a
 /// diffusers pipeline folder, or a single component's folder; safetensors, sharded or .ckpt. Its
-/// tensors are presented in canonical naming (<see cref="ModelTensor"/>), in source order.
+/// tensors are presented in canonical naming (<see cref="ModelTensor"/>), in source order. A file whose
+/// names match no Stable Diffusion layout opens in the plain layout: every tensor under its own name.
 /// </summary>
 public sealed class ModelCheckpoint : IDisposable
 {
@@ -16,9 +18,10 @@ public sealed class ModelCheckpoint : IDisposable
     private readonly List<ICheckpointReader> readers;
 
     private ModelCheckpoint(string source, CheckpointLayout layout, bool isFolder, List<ICheckpointReader> readers,
-        IReadOnlyList<ModelTensor> tensors, IReadOnlyDictionary<string, string> metadata)
+        IReadOnlyList<ModelTensor> tensors, IReadOnlyDictionary<string, string> metadata, ForeignFamily? foreign)
     {
         Source = source;
+        Foreign = foreign;
         Layout = layout;
         IsFolder = isFolder;
         this.readers = readers;
@@ -43,6 +46,9 @@ public sealed class ModelCheckpoint : IDisposable
 
     public TextEncoderKind TextEncoder { get; }
 
+    /// <summary>The architecture the names point to when it is not SD 1.x/2.x (SDXL, Flux, …); such files open in the plain layout.</summary>
+    public ForeignFamily? Foreign { get; }
+
     public IReadOnlyList<string> Formats => readers.Select(r => r.Format).Distinct().ToList();
 
     public IEnumerable<ModelComponent> Components => ModelComponents.All.Where(c => Tensors.Any(t => t.Component == c));
@@ -61,16 +67,21 @@ public sealed class ModelCheckpoint : IDisposable
         try
         {
             var builder = new CanonicalBuilder(path);
-            CheckpointLayout layout = IsOriginalLayout(reader.Tensors) ? CheckpointLayout.Original : CheckpointLayout.Diffusers;
-            if (layout == CheckpointLayout.Original)
+            ForeignFamily? foreign = ForeignFamilies.Identify(reader.Tensors);
+            CheckpointLayout layout = LayoutOf(reader.Tensors, foreign);
+            switch (layout)
             {
-                builder.AddOriginal(reader.Tensors);
+                case CheckpointLayout.Original:
+                    builder.AddOriginal(reader.Tensors);
+                    break;
+                case CheckpointLayout.Diffusers:
+                    builder.AddDiffusersFile(reader.Tensors);
+                    break;
+                default:
+                    builder.AddExtras(reader.Tensors);
+                    break;
             }
-            else
-            {
-                builder.AddDiffusersFile(reader.Tensors);
-            }
-            return new ModelCheckpoint(path, layout, false, [reader], builder.Tensors, reader.Metadata);
+            return new ModelCheckpoint(path, layout, false, [reader], builder.Tensors, reader.Metadata, foreign);
         }
         catch
         {
@@ -99,13 +110,24 @@ public sealed class ModelCheckpoint : IDisposable
                     pipeline = true;
                 }
             }
+            ForeignFamily? foreign = null;
+            CheckpointLayout layout = CheckpointLayout.Diffusers;
             if (!pipeline)
             {
                 string weights = WeightsIn(path)
                     ?? throw new FileNotFoundException($"{path}: no diffusers component folders (unet/, vae/, text_encoder/) and no weights file inside");
                 ICheckpointReader reader = CheckpointFiles.Open(weights);
                 readers.Add(reader);
-                builder.AddDiffusersFile(reader.Tensors);
+                foreign = ForeignFamilies.Identify(reader.Tensors);
+                layout = foreign is null && CanonicalBuilder.IsDiffusersFile(reader.Tensors) ? CheckpointLayout.Diffusers : CheckpointLayout.Plain;
+                if (layout == CheckpointLayout.Diffusers)
+                {
+                    builder.AddDiffusersFile(reader.Tensors);
+                }
+                else
+                {
+                    builder.AddExtras(reader.Tensors);
+                }
                 metadata = reader.Metadata;
             }
             string extras = Path.Combine(path, ExtrasFileName);
@@ -115,7 +137,7 @@ public sealed class ModelCheckpoint : IDisposable
                 readers.Add(reader);
                 builder.AddExtras(reader.Tensors);
             }
-            return new ModelCheckpoint(path, CheckpointLayout.Diffusers, true, readers, builder.Tensors, metadata);
+            return new ModelCheckpoint(path, layout, true, readers, builder.Tensors, metadata, foreign);
         }
         catch
         {
@@ -138,6 +160,16 @@ public sealed class ModelCheckpoint : IDisposable
         ];
         return preferred.Select(name => Path.Combine(folder, name)).FirstOrDefault(File.Exists);
     }
+
+    /// <summary>
+    /// A family dsoup does not run makes a file plain; then original-layout component keys decide;
+    /// failing those, diffusers keys (component-prefixed, or one component's); failing those, plain.
+    /// </summary>
+    private static CheckpointLayout LayoutOf(IReadOnlyList<TensorEntry> tensors, ForeignFamily? foreign) =>
+        foreign is not null ? CheckpointLayout.Plain
+        : IsOriginalLayout(tensors) ? CheckpointLayout.Original
+        : CanonicalBuilder.IsDiffusersFile(tensors) ? CheckpointLayout.Diffusers
+        : CheckpointLayout.Plain;
 
     /// <summary>
     /// Original-layout component keys decide; failing those, component-prefixed diffusers keys; an

@@ -25,9 +25,13 @@ public static class ModelComponents
         component == ModelComponent.TextEncoder ? "model.safetensors" : "diffusion_pytorch_model.safetensors";
 }
 
-/// <summary>How tensor names are spelled: the original single-file (LDM) layout or diffusers'.</summary>
+/// <summary>
+/// How tensor names are spelled: the original single-file (LDM) layout, diffusers', or plain: names no
+/// Stable Diffusion layout knows (SDXL, Flux, language models, anything), taken exactly as they are.
+/// </summary>
 public enum CheckpointLayout
 {
     Original,
     Diffusers,
+    Plain,
 }

@@ -83,7 +83,12 @@ public static partial class LoraKeys
         return UnetPrefix + Underscored(path.StartsWith("unet.", StringComparison.Ordinal) ? path["unet.".Length..] : path);
     }
 
-    /// <summary>The module id that patches a model tensor ("unet.….weight", "text_encoder.….weight"), or null for tensors LoRAs do not patch.</summary>
+    /// <summary>
+    /// The module id that patches a model tensor ("unet.….weight", "text_encoder.….weight"), or null for
+    /// tensors LoRAs do not patch. A tensor outside the SD components (a plain checkpoint's) gets the id its
+    /// own path has in a PEFT file without a component prefix ("blocks.0.attn.q" → "lora_unet_blocks_0_attn_q"),
+    /// so LoRAs made for any architecture patch it where their keys match.
+    /// </summary>
     public static string? IdOfTensor(string canonicalName)
     {
         if (!canonicalName.EndsWith(".weight", StringComparison.Ordinal))
@@ -95,7 +100,11 @@ public static partial class LoraKeys
         {
             return UnetPrefix + Underscored(module["unet.".Length..]);
         }
-        return module.StartsWith("text_encoder.", StringComparison.Ordinal) ? TextEncoderPrefix + Underscored(module["text_encoder.".Length..]) : null;
+        if (module.StartsWith("vae.", StringComparison.Ordinal))
+        {
+            return null;
+        }
+        return module.StartsWith("text_encoder.", StringComparison.Ordinal) ? TextEncoderPrefix + Underscored(module["text_encoder.".Length..]) : UnetPrefix + Underscored(module);
     }
 
     /// <summary>The tensor name of a factor in a convention.</summary>

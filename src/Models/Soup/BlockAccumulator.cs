@@ -38,23 +38,54 @@ internal sealed class BlockAccumulator
         narrow.AsSpan(0, count).Clear();
     }
 
-    /// <summary>Starts from stored sums (a soup state block).</summary>
-    public void Load(ReadOnlySpan<Int128> sums, int exponent)
+    /// <summary>
+    /// Starts from a soup state block: <paramref name="count"/> canonical sums stored at <paramref name="width"/>
+    /// bytes each (see <see cref="PackedSums"/>) times 2^<paramref name="exponent"/>. Sums that fit 64 bits load
+    /// into the 64-bit lanes, so the update runs on the vector paths.
+    /// </summary>
+    public void LoadPacked(ReadOnlySpan<byte> packed, int width, int count, int exponent)
     {
-        Count = sums.Length;
-        IsWide = true;
-        sums.CopyTo(wide);
-        Exponent = exponent;
-        Int128 largest = 0;
-        foreach (Int128 s in sums)
+        Count = count;
+        if (width == 16)
         {
-            largest = Int128.Max(largest, Int128.Abs(s));
+            IsWide = true;
+            PackedSums.Unpack(packed, wide.AsSpan(0, count));
+            Int128 magnitude = 0;
+            foreach (Int128 s in wide.AsSpan(0, count))
+            {
+                magnitude |= Int128.Abs(s);
+            }
+            SetLoadedBound(magnitude == 0 ? 0 : 128 - (int)Int128.LeadingZeroCount(magnitude), exponent);
+            return;
         }
-        bound = largest == 0 ? 0 : Math.ScaleB((double)largest, exponent) * (1 + 1e-15);
-        if (largest == 0)
+        IsWide = false;
+        PackedSums.Unpack(packed, width, narrow.AsSpan(0, count));
+        (long any, int bits) = PackedSums.Magnitude(narrow.AsSpan(0, count));
+        SetLoadedBound(any == 0 ? 0 : bits + 1, exponent);
+    }
+
+    /// <summary>
+    /// Stores the sums (after <see cref="Canonicalize"/>) at the narrowest width that holds them; returns that
+    /// width in bytes per element (0 for an all-zero block, which stores nothing).
+    /// </summary>
+    public int Pack(Span<byte> destination)
+    {
+        if (IsWide)
         {
-            Exponent = int.MaxValue;
+            int wideWidth = PackedSums.Width(wide.AsSpan(0, Count));
+            PackedSums.Pack(wide.AsSpan(0, Count), wideWidth, destination);
+            return wideWidth;
         }
+        int width = PackedSums.Width(narrow.AsSpan(0, Count));
+        PackedSums.Pack(narrow.AsSpan(0, Count), width, destination);
+        return width;
+    }
+
+    /// <summary>Every loaded |sum| is below 2^bits (0: all zero); the bound is kept in value units.</summary>
+    private void SetLoadedBound(int bits, int exponent)
+    {
+        Exponent = bits == 0 ? int.MaxValue : exponent;
+        bound = bits == 0 ? 0 : Math.ScaleB(1.0, bits + exponent);
     }
 
     /// <summary>Adds weight · values (exactly). Throws on NaN/infinity, naming <paramref name="what"/>.</summary>
@@ -223,15 +254,6 @@ internal sealed class BlockAccumulator
         for (int i = 0; i < Count; i++)
         {
             means[i] = CorrectRounding.RoundExactly(Sum(i), exponent, divisor, format);
-        }
-    }
-
-    /// <summary>Copies the sums out as 128-bit integers (after <see cref="Canonicalize"/>, for a soup state).</summary>
-    public void Store(Span<Int128> sums)
-    {
-        for (int i = 0; i < Count; i++)
-        {
-            sums[i] = Sum(i);
         }
     }
 

@@ -47,7 +47,7 @@ internal sealed class ExactMeanMerger(IReadOnlyList<long> weights, IReadOnlyList
             {
                 // Only a state needs the canonical form; the mean is the same either way.
                 sum.Canonicalize();
-                State.Capture(block, start, sum);
+                State.Capture(block, sum);
             }
             ChunkBlocks.StoreMean(chunk, start, sum, total, scratch, output);
         });
@@ -110,18 +110,4 @@ internal sealed class ExactMeanMerger(IReadOnlyList<long> weights, IReadOnlyList
     }
 
     private static bool AllF16(ChunkData chunk) => chunk.Job.Sources.All(s => s.Type == StorageType.F16);
-}
-
-/// <summary>One chunk's canonical sums and block exponents, captured for a soup state.</summary>
-internal sealed class StateBuffers(long chunkElements)
-{
-    public Int128[] Sums { get; } = new Int128[chunkElements];
-
-    public int[] Exponents { get; } = new int[(chunkElements + SoupMemory.BlockElements - 1) / SoupMemory.BlockElements];
-
-    public void Capture(int block, int start, BlockAccumulator sum)
-    {
-        sum.Store(Sums.AsSpan(start, sum.Count));
-        Exponents[block] = sum.Exponent;
-    }
 }

@@ -129,8 +129,8 @@ public static class SoupEngine
                                 }
                                 else
                                 {
-                                    state.WriteSums(sums!.Sums.AsSpan(0, count), sums.Exponents.AsSpan(0, blocks));
-                                    states!.Return(sums);
+                                    state.WriteSums(sums!, blocks);
+                                    states!.Return(sums!);
                                 }
                             }
                             outputs.Return(output);
@@ -179,7 +179,7 @@ public static class SoupEngine
             if (interrupted)
             {
                 writer.Abandon();
-                state?.Abandon();
+                state?.Dispose(); // a state is not resumable: only the soup is journaled
                 journal?.Dispose();
             }
             else
@@ -282,13 +282,12 @@ public static class SoupEngine
 
     private static SoupStateManifest StateManifest(SoupPlan plan, long[] weights, Func<int, string> hash) =>
         new(SoupStateManifest.CurrentVersion,
-            plan.Layout.ToString().ToLowerInvariant(),
-            plan.Inputs.Select(i => i.Checkpoint.TextEncoder).FirstOrDefault(k => k != TextEncoderKind.None).ToString(),
             plan.Options.Ema.ToString().ToLowerInvariant(),
             [.. plan.Options.Filter.Include],
             [.. plan.Options.Filter.Exclude],
             weights.Sum(),
             new SortedDictionary<string, StateTensor>(plan.Tensors.ToDictionary(t => t.Name, t => new StateTensor(t.OutputType.Name(), t.Shape)), StringComparer.Ordinal),
+            StateOutput.OutputTable(plan.Output),
             StateIngredients(plan, weights, hash));
 
     private static List<StateIngredient> StateIngredients(SoupPlan plan, long[] weights, Func<int, string> hash) =>

@@ -107,14 +107,19 @@ public static class SoupPlanner
         int leftOut = allNames.Count - merged.Count;
         AddNotes(inputs, options, notes);
 
-        // The inputs' layout when they agree, else the first input's.
+        // Names: the first input's, unless --layout asks for another layout.
         CheckpointLayout layout = options.Layout ?? inputs[0].Checkpoint.Layout;
         if (options.Layout is null && inputs.Select(i => i.Checkpoint.Layout).Distinct().Count() > 1)
         {
-            notes.Add($"inputs come in different layouts; they are matched by canonical name and written in the first input's ({layout.ToString().ToLowerInvariant()})");
+            notes.Add($"inputs come in different layouts; they are matched by canonical name and written under the first input's names ({layout.ToString().ToLowerInvariant()})");
+        }
+        if (inputs.Any(i => i.Checkpoint.Layout == CheckpointLayout.Plain))
+        {
+            string family = inputs.Select(i => i.Checkpoint.Foreign?.DisplayName).FirstOrDefault(f => f is not null) is string f ? $" ({f})" : "";
+            notes.Add($"tensor names match no Stable Diffusion layout{family}: the files are taken as they are and merged tensor by tensor under the same names");
         }
         TextEncoderKind textEncoder = inputs.Select(i => i.Checkpoint.TextEncoder).FirstOrDefault(k => k != TextEncoderKind.None);
-        IReadOnlyList<PlannedTensor> output = PlanOutput(merged, layout, textEncoder, conflicts);
+        IReadOnlyList<PlannedTensor> output = PlanOutput(merged, inputs[0].Checkpoint, options.Layout, textEncoder, conflicts);
 
         LoraTargets? targets = null;
         if (loras is { Count: > 0 })
@@ -222,11 +227,12 @@ public static class SoupPlanner
         return $"'{name}' has different shapes: " + string.Join(", ", distinct.Select(g => $"{g.Key} in {string.Join(", ", g.Select(x => inputs[x.i].Name))}"));
     }
 
-    private static IReadOnlyList<PlannedTensor> PlanOutput(List<MergedTensor> merged, CheckpointLayout layout, TextEncoderKind textEncoder, List<string> conflicts)
+    private static IReadOnlyList<PlannedTensor> PlanOutput(List<MergedTensor> merged, ModelCheckpoint first, CheckpointLayout? layout, TextEncoderKind textEncoder,
+        List<string> conflicts)
     {
         try
         {
-            return OutputFile(merged.Select(m => (m.Name, m.OutputType, m.Shape)), layout, textEncoder);
+            return OutputNaming.Plan(merged, first, layout, textEncoder);
         }
         catch (InvalidDataException ex)
         {
@@ -234,20 +240,6 @@ public static class SoupPlanner
             return [];
         }
     }
-
-    /// <summary>The output file's tensors, sorted by name, for canonical tensors written in <paramref name="layout"/>.</summary>
-    internal static IReadOnlyList<PlannedTensor> OutputFile(IEnumerable<(string Name, StorageType Type, long[] Shape)> tensors, CheckpointLayout layout, TextEncoderKind textEncoder)
-    {
-        var canonical = tensors.Select(t => new ModelTensor(t.Name, ComponentOf(t.Name), KeyOf(t.Name), t.Type, t.Shape, [])).ToList();
-        var plan = layout == CheckpointLayout.Original ? LayoutPlanner.Original(canonical, textEncoder) : LayoutPlanner.DiffusersFile(canonical);
-        return plan.OrderBy(p => p.Name, StringComparer.Ordinal).ToList();
-    }
-
-    internal static ModelComponent? ComponentOf(string canonicalName) =>
-        ModelComponents.All.Cast<ModelComponent?>().FirstOrDefault(c => canonicalName.StartsWith(c!.Value.FolderName() + ".", StringComparison.Ordinal));
-
-    internal static string KeyOf(string canonicalName) =>
-        ComponentOf(canonicalName) is ModelComponent c ? canonicalName[(c.FolderName().Length + 1)..] : canonicalName;
 
     private static IngredientReport Report(SoupIngredient ingredient, string role, Dictionary<string, ModelTensor> set, int onlyHere, int missing) =>
         new(ingredient.Name, ingredient.Path, role, ingredient.Checkpoint.Layout.ToString().ToLowerInvariant(), set.Count,

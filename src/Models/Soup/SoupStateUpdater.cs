@@ -15,39 +15,103 @@ public enum StateChange
 /// Adds an ingredient to a soup state or removes one, exactly: the stored block sums gain or lose
 /// w·θ, are canonicalised, and the soup is recomputed from them. The new state and soup are the very
 /// bytes a rebuild from the resulting ingredient set would give. Costs one pass over the state and one
-/// over the model (remove reads the model once more first, to identify it by content hash).
+/// over the model (remove first hashes the model on all cores, to identify it). <see cref="Open"/> reads
+/// headers only, so the caller knows <see cref="BytesToRead"/> before any data moves.
 /// </summary>
-public static class SoupStateUpdater
+public sealed class SoupStateUpdater : IDisposable
 {
+    /// <summary>Blocks updated per read of the state and the model.</summary>
+    private const int ChunkBlocks = 16;
+
+    private readonly string statePath;
+    private readonly string modelPath;
+    private readonly StateChange change;
+    private readonly long? weight;
+    private readonly SafetensorsReader state;
+    private readonly SoupStateManifest manifest;
+    private readonly SoupIngredient model;
+    private readonly SoupOptions options;
+    private readonly Dictionary<string, ModelTensor> tensors;
+    private readonly Dictionary<string, TensorEntry> entries;
+
+    private SoupStateUpdater(string statePath, string modelPath, StateChange change, long? weight, SafetensorsReader state, SoupStateManifest manifest,
+        SoupIngredient model)
+    {
+        this.statePath = statePath;
+        this.modelPath = modelPath;
+        this.change = change;
+        this.weight = weight;
+        this.state = state;
+        this.manifest = manifest;
+        this.model = model;
+        options = new SoupOptions
+        {
+            Ema = Enum.Parse<EmaPolicy>(manifest.Ema, ignoreCase: true),
+            Filter = new TensorFilter(manifest.Include, manifest.Exclude),
+        };
+        tensors = EmaSelection.Apply(model.Checkpoint.Tensors, options.Ema, modelPath)
+            .Where(t => options.Filter.Keeps(t.Name)).ToDictionary(t => t.Name, StringComparer.Ordinal);
+        CheckMatches();
+        entries = state.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        foreach (string name in manifest.Tensors.Keys)
+        {
+            if (!entries.ContainsKey(SoupStateManifest.CopyName(name))
+                && !(entries.ContainsKey(SoupStateManifest.SumName(name)) && entries.ContainsKey(SoupStateManifest.BlocksName(name))))
+            {
+                throw new InvalidDataException($"{statePath}: the soup state is damaged: it holds neither the sums nor a copy of '{name}'");
+            }
+        }
+    }
+
+    /// <summary>
+    /// The bytes <see cref="Run"/> reads: the state's sums and copies, the model's merged tensors, and for a
+    /// removal the model once more (hashed first to tell which ingredient it is).
+    /// </summary>
+    public long BytesToRead => state.Tensors.Where(t => t.Name.StartsWith("sum/", StringComparison.Ordinal) || t.Name.StartsWith("copy/", StringComparison.Ordinal))
+        .Sum(t => t.ByteLength) + (change == StateChange.Remove ? 2 : 1) * Summed().Sum(n => tensors[n].ByteLength);
+
+    /// <summary>Reads the headers of the state and the model and checks that they belong together.</summary>
+    public static SoupStateUpdater Open(string statePath, string modelPath, StateChange change, long? weight)
+    {
+        SafetensorsReader state = SafetensorsReader.Open(statePath);
+        SoupIngredient? model = null;
+        try
+        {
+            SoupStateManifest manifest = state.Metadata.TryGetValue(SoupStateManifest.MetadataKey, out string? json)
+                ? SoupStateManifest.Parse(json, statePath)
+                : throw new InvalidDataException($"{statePath} is not a soup state (no {SoupStateManifest.MetadataKey} metadata); make one with dsoup soup --state");
+            model = SoupIngredient.Open(modelPath);
+            return new SoupStateUpdater(statePath, modelPath, change, weight, state, manifest, model);
+        }
+        catch
+        {
+            model?.Dispose();
+            state.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Opens, runs and closes: the one call most callers need.</summary>
     public static SoupResult Apply(string statePath, string modelPath, StateChange change, long? weight, string outputPath,
         bool overwrite = false, IProgress<long>? progress = null)
+    {
+        using SoupStateUpdater update = Open(statePath, modelPath, change, weight);
+        return update.Run(outputPath, overwrite, progress);
+    }
+
+    /// <summary>Writes the new soup to <paramref name="outputPath"/> and replaces the state, atomically.</summary>
+    public SoupResult Run(string outputPath, bool overwrite = false, IProgress<long>? progress = null)
     {
         if (!overwrite && File.Exists(outputPath))
         {
             throw new IOException($"{outputPath} already exists; pass --overwrite to replace it");
         }
-        using SafetensorsReader state = SafetensorsReader.Open(statePath);
-        SoupStateManifest manifest = state.Metadata.TryGetValue(SoupStateManifest.MetadataKey, out string? json)
-            ? SoupStateManifest.Parse(json, statePath)
-            : throw new InvalidDataException($"{statePath} is not a soup state (no {SoupStateManifest.MetadataKey} metadata); make one with dsoup soup --state");
-        using SoupIngredient model = SoupIngredient.Open(modelPath);
-        var options = new SoupOptions
-        {
-            Ema = Enum.Parse<EmaPolicy>(manifest.Ema, ignoreCase: true),
-            Filter = new TensorFilter(manifest.Include, manifest.Exclude),
-        };
-        Dictionary<string, ModelTensor> tensors = EmaSelection.Apply(model.Checkpoint.Tensors, options.Ema, modelPath)
-            .Where(t => options.Filter.Keeps(t.Name)).ToDictionary(t => t.Name, StringComparer.Ordinal);
-        CheckMatches(manifest, tensors, modelPath, statePath);
-
-        var entries = state.Tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
-        bool Copied(string name) => entries.ContainsKey(SoupStateManifest.CopyName(name));
         StateIngredient? removed = null;
         string? knownHash = null;
         long w;
         if (change == StateChange.Remove)
         {
-            string hash = knownHash = HashOnly(manifest, tensors, Copied);
+            string hash = knownHash = HashOnly(progress);
             removed = manifest.Ingredients.FirstOrDefault(i => i.Hash == hash)
                 ?? throw new InvalidDataException($"{modelPath} (content hash {hash}) is not an ingredient of this soup; its ingredients are " +
                     string.Join(", ", manifest.Ingredients.Select(i => $"{i.Name} ({i.Hash})")));
@@ -75,8 +139,8 @@ public static class SoupStateUpdater
             ? [.. manifest.Ingredients, placeholderIngredient]
             : manifest.Ingredients.Where(i => !ReferenceEquals(i, removed)).ToList();
 
-        IReadOnlyList<PlannedTensor> plan = OutputPlan(manifest);
-        var headers = plan.Select(p => new TensorHeader(p.Name, StorageTypeOf(manifest.Tensors[p.Parts[0].Name].DType), p.Shape)).ToList();
+        IReadOnlyList<PlannedTensor> plan = OutputPlan();
+        var headers = plan.Select(p => new TensorHeader(p.Name, p.Type, p.Shape)).ToList();
         var recipeOptions = options with { Method = next.All(i => i.Weight == 1) ? SoupMethod.Uniform : SoupMethod.Weighted };
         // A removed model's hash is known from the first pass; an added one's is taken while it is read.
         ContentHashes? hashes = knownHash is null ? new ContentHashes() : null;
@@ -89,21 +153,30 @@ public static class SoupStateUpdater
         using var writer = SafetensorsWriter.Create(outputPath, headers, Metadata(SoupMetadataHash));
         var manifestNext = manifest with { TotalWeight = total, Ingredients = next };
         using var stateWriter = StateOutput.Create(newState, manifestNext,
-            plan.SelectMany(p => p.Parts).Select(p => (p.Name, Copied(p.Name), StorageTypeOf(manifest.Tensors[p.Name].DType), manifest.Tensors[p.Name].Shape)));
-        foreach (PlannedTensor output in plan)
+            plan.SelectMany(p => p.Parts).Select(p => (p.Name, IsCopied(p.Name), p.Type, manifest.Tensors[p.Name].Shape)));
+        var buffers = new UpdateBuffers();
+        using (var writes = new WriteBehind())
         {
-            foreach (ModelTensor part in output.Parts)
+            foreach (PlannedTensor output in plan)
             {
-                if (entries.TryGetValue(SoupStateManifest.CopyName(part.Name), out TensorEntry? copy))
+                foreach (ModelTensor part in output.Parts)
                 {
-                    var bytes = new byte[copy.ByteLength];
-                    copy.Read(0, bytes);
-                    writer.Write(bytes);
-                    stateWriter.WriteCopy(bytes);
-                    continue;
+                    if (entries.TryGetValue(SoupStateManifest.CopyName(part.Name), out TensorEntry? copy))
+                    {
+                        var bytes = new byte[copy.ByteLength];
+                        copy.Read(0, bytes);
+                        progress?.Report(bytes.Length);
+                        writes.Enqueue(() =>
+                        {
+                            writer.Write(bytes);
+                            stateWriter.WriteCopy(bytes);
+                        });
+                        continue;
+                    }
+                    UpdateTensor(part.Name, part.Type, change == StateChange.Add ? w : -w, total, writer, stateWriter, hashes, buffers, writes, progress);
                 }
-                UpdateTensor(part.Name, tensors[part.Name], entries, manifest, change == StateChange.Add ? w : -w, total, writer, stateWriter, hashes, progress);
             }
+            writes.Drain();
         }
         string modelHash = knownHash ?? hashes!.IngredientHash(0);
         if (change == StateChange.Add && manifest.Ingredients.Any(i => i.Hash == modelHash))
@@ -118,71 +191,93 @@ public static class SoupStateUpdater
         return new SoupResult([modelHash], null, 0, plan.Count);
     }
 
-    private static void UpdateTensor(string name, ModelTensor model, Dictionary<string, TensorEntry> entries, SoupStateManifest manifest, long weight, long total,
-        SafetensorsWriter writer, StateOutput stateWriter, ContentHashes? hashes, IProgress<long>? progress)
+    public void Dispose()
     {
-        TensorEntry sums = entries[SoupStateManifest.SumName(name)];
-        TensorEntry exponents = entries[SoupStateManifest.ExponentName(name)];
-        var exps = new int[exponents.ElementCount];
-        exponents.Read(0, MemoryMarshal.AsBytes(exps.AsSpan()));
-        StorageType outputType = StorageTypeOf(manifest.Tensors[name].DType);
-        long count = model.ElementCount;
-        const int Chunk = SoupMemory.BlockElements * 16;
-        var stored = new Int128[Math.Min(Chunk, count)];
-        int modelSize = model.Type.Bits() / 8, outputSize = outputType.Bits() / 8;
-        var raw = new byte[stored.Length * modelSize];
-        var output = new byte[stored.Length * outputSize];
-        var newSums = new Int128[stored.Length];
-        var newExps = new int[(stored.Length + SoupMemory.BlockElements - 1) / SoupMemory.BlockElements];
-        for (long start = 0; start < count; start += Chunk)
-        {
-            int n = (int)Math.Min(Chunk, count - start);
-            sums.Read(start * 16, MemoryMarshal.AsBytes(stored.AsSpan(0, n)));
-            model.Read(start * modelSize, raw.AsSpan(0, n * modelSize));
-            hashes?.AppendRun(0, model, name, start, raw.AsSpan(0, n * modelSize));
-            progress?.Report(n * (16L + modelSize));
-            int blocks = (n + SoupMemory.BlockElements - 1) / SoupMemory.BlockElements;
-            long firstBlock = start / SoupMemory.BlockElements;
-            AllCores.For(blocks, b =>
-            {
-                int from = b * SoupMemory.BlockElements, length = Math.Min(SoupMemory.BlockElements, n - from);
-                BlockScratch scratch = ChunkBlocks.Scratch;
-                BlockAccumulator sum = scratch.Accumulator;
-                sum.Load(stored.AsSpan(from, length), exps[firstBlock + b]);
-                Span<double> values = scratch.Values.AsSpan(0, length);
-                ValueDecoder.Decode(model.Type, raw.AsSpan(from * modelSize, length * modelSize), values, scratch.Floats);
-                sum.Add(values, weight, $"'{name}' of the model");
-                sum.Canonicalize();
-                sum.Store(newSums.AsSpan(from, length));
-                newExps[b] = sum.Exponent;
-                ChunkBlocks.StoreMean(outputType, from, sum, total, scratch, output);
-            });
-            writer.Write(output.AsSpan(0, n * outputSize));
-            stateWriter.WriteSums(newSums.AsSpan(0, n), newExps.AsSpan(0, blocks));
-        }
-        stateWriter.EndSums();
+        model.Dispose();
+        state.Dispose();
     }
 
-    /// <summary>The model's content hash alone (one read), to find which ingredient it is before changing anything.</summary>
-    private static string HashOnly(SoupStateManifest manifest, Dictionary<string, ModelTensor> tensors, Func<string, bool> copied)
+    /// <summary>
+    /// One tensor, <see cref="ChunkBlocks"/> blocks at a time: the packed sums and the model's bytes are read,
+    /// then every core takes blocks: load, add weight·θ, canonicalise, pack, and store the new mean.
+    /// </summary>
+    private void UpdateTensor(string name, StorageType outputType, long w, long total, SafetensorsWriter writer, StateOutput stateWriter,
+        ContentHashes? hashes, UpdateBuffers buffers, WriteBehind writes, IProgress<long>? progress)
+    {
+        ModelTensor source = tensors[name];
+        TensorEntry sums = entries[SoupStateManifest.SumName(name)];
+        BlockTable table = BlockTable.Read(entries[SoupStateManifest.BlocksName(name)], sums, source.ElementCount, statePath, name);
+        int modelSize = source.Type.Bits() / 8, outputSize = outputType.Bits() / 8;
+        const int BlockElements = SoupMemory.BlockElements;
+        for (int first = 0; first < table.Count; first += ChunkBlocks)
+        {
+            int blocks = Math.Min(ChunkBlocks, table.Count - first);
+            long start = (long)first * BlockElements;
+            int n = (int)Math.Min((long)blocks * BlockElements, source.ElementCount - start);
+            long packedStart = table.Offset(first);
+            int packedLength = (int)(table.Offset(first + blocks) - packedStart);
+            sums.Read(packedStart, buffers.Stored.AsSpan(0, packedLength));
+            source.Read(start * modelSize, buffers.Raw.AsSpan(0, n * modelSize));
+            progress?.Report(packedLength + (long)n * modelSize);
+            WriteSet set = buffers.Writes.Rent();
+            AllCores.For(blocks, b =>
+            {
+                int from = b * BlockElements, length = Math.Min(BlockElements, n - from);
+                BlockScratch scratch = Soup.ChunkBlocks.Scratch;
+                BlockAccumulator sum = scratch.Accumulator;
+                int block = first + b;
+                sum.LoadPacked(buffers.Stored.AsSpan((int)(table.Offset(block) - packedStart)), table.Width(block), length, table.Exponent(block));
+                ReadOnlySpan<byte> raw = buffers.Raw.AsSpan(from * modelSize, length * modelSize);
+                hashes?.AppendBlock(0, source, name, block, raw);
+                string what = $"'{name}' of {model.Name}";
+                if (source.Type == StorageType.F16)
+                {
+                    sum.AddF16(MemoryMarshal.Cast<byte, ushort>(raw), w, scratch.Values, scratch.Floats, what);
+                }
+                else
+                {
+                    Span<double> values = scratch.Values.AsSpan(0, length);
+                    ValueDecoder.Decode(source.Type, raw, values, scratch.Floats);
+                    sum.Add(values, w, what);
+                }
+                sum.Canonicalize();
+                set.Next.Capture(b, sum);
+                Soup.ChunkBlocks.StoreMean(outputType, from, sum, total, scratch, set.Output);
+            });
+            writes.Enqueue(() =>
+            {
+                writer.Write(set.Output.AsSpan(0, n * outputSize));
+                stateWriter.WriteSums(set.Next, blocks);
+                buffers.Writes.Return(set);
+            });
+        }
+        writes.Enqueue(stateWriter.EndSums);
+    }
+
+    /// <summary>The model's content hash alone (one read, on all cores), to find which ingredient it is before changing anything.</summary>
+    private string HashOnly(IProgress<long>? progress)
     {
         var hashes = new ContentHashes();
-        foreach (string name in manifest.Tensors.Keys.Where(n => !copied(n)))
+        foreach (string name in Summed())
         {
             ModelTensor t = tensors[name];
             int size = t.Type.Bits() / 8;
-            var buffer = new byte[Math.Min(t.ByteLength, 64L * SoupMemory.BlockElements * size)];
-            for (long start = 0; start < t.ElementCount; start += buffer.Length / size)
+            AllCores.For(ContentHashes.BlockCount(t.ElementCount), block =>
             {
-                int n = (int)Math.Min(buffer.Length / size, t.ElementCount - start);
-                t.Read(start * size, buffer.AsSpan(0, n * size));
-                hashes.AppendRun(0, t, name, start, buffer.AsSpan(0, n * size));
-            }
+                long element = (long)block * SoupMemory.BlockElements;
+                int count = (int)Math.Min(SoupMemory.BlockElements, t.ElementCount - element);
+                hashes.ReadBlock(0, t, name, element, Soup.ChunkBlocks.Scratch.Raw.AsSpan(0, count * size), progress);
+            });
         }
         return hashes.IngredientHash(0);
     }
 
-    private static void CheckMatches(SoupStateManifest manifest, Dictionary<string, ModelTensor> tensors, string modelPath, string statePath)
+    /// <summary>The tensors the state keeps sums of (the rest are copies).</summary>
+    private IEnumerable<string> Summed() => manifest.Tensors.Keys.Where(n => !IsCopied(n));
+
+    private bool IsCopied(string name) => entries.ContainsKey(SoupStateManifest.CopyName(name));
+
+    private void CheckMatches()
     {
         var missing = manifest.Tensors.Keys.Where(k => !tensors.ContainsKey(k)).ToList();
         var extra = tensors.Keys.Where(k => !manifest.Tensors.ContainsKey(k)).ToList();
@@ -206,10 +301,37 @@ public static class SoupStateUpdater
         }
     }
 
-    private static IReadOnlyList<PlannedTensor> OutputPlan(SoupStateManifest manifest) =>
-        SoupPlanner.OutputFile(manifest.Tensors.Select(t => (t.Key, StorageTypeOf(t.Value.DType), t.Value.Shape)),
-            Enum.Parse<CheckpointLayout>(manifest.Layout, ignoreCase: true), Enum.Parse<TextEncoderKind>(manifest.TextEncoder, ignoreCase: true));
+    /// <summary>The soup file's tensors, as the manifest recorded them when the soup was made.</summary>
+    private IReadOnlyList<PlannedTensor> OutputPlan() =>
+        manifest.Output.Select(o => new PlannedTensor(o.Name, o.Shape, o.Parts.Select(p =>
+        {
+            StateTensor t = manifest.Tensors[p];
+            return new ModelTensor(p, null, p, StorageTypeOf(t.DType), t.Shape, []);
+        }).ToList())).ToList();
 
     private static StorageType StorageTypeOf(string name) =>
         StorageTypes.TryParse(name, out StorageType type) ? type : throw new InvalidDataException($"the soup state names an unknown dtype '{name}'");
+
+    private const int ChunkElements = ChunkBlocks * SoupMemory.BlockElements;
+
+    /// <summary>
+    /// The buffers of the update, reused across chunks and tensors: the chunk read from the state and the
+    /// model, and three sets of results (one being computed, two queued for the write-behind thread).
+    /// </summary>
+    private sealed class UpdateBuffers
+    {
+        public byte[] Stored { get; } = new byte[ChunkElements * 16];
+
+        public byte[] Raw { get; } = new byte[ChunkElements * 8];
+
+        public BufferPool<WriteSet> Writes { get; } = new(3, () => new WriteSet());
+    }
+
+    /// <summary>One chunk's results: the new soup's bytes and the new state's packed blocks.</summary>
+    private sealed class WriteSet
+    {
+        public byte[] Output { get; } = new byte[ChunkElements * 8];
+
+        public StateBuffers Next { get; } = new(ChunkElements);
+    }
 }

@@ -8,10 +8,12 @@ public class TorchCheckpointTests
 {
     private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "torch", name);
 
-    [Fact]
-    public void LightningCheckpointsGiveTheirStateDictAndPlainValues()
+    [Theory]
+    [InlineData("lightning.ckpt")]
+    [InlineData("lightning-p4.ckpt")] // protocol 4: globals by STACK_GLOBAL
+    public void LightningCheckpointsGiveTheirStateDictAndPlainValues(string file)
     {
-        using ICheckpointReader reader = CheckpointFiles.Open(Fixture("lightning.ckpt"));
+        using ICheckpointReader reader = CheckpointFiles.Open(Fixture(file));
         Assert.Equal(["model.diffusion_model.conv_in_like.weight", "first_half", "second_half",
             "cond_stage_model.transformer.text_model.embeddings.position_ids", "scalar"], reader.Tensors.Select(t => t.Name));
         Assert.Equal("470000", reader.Metadata["global_step"]);
@@ -33,19 +35,34 @@ public class TorchCheckpointTests
         Assert.Equal("weight", Assert.Single(reader.Tensors).Name);
     }
 
-    [Fact]
-    public void ForeignGlobalsAreRefusedByNameAndNeverRun()
+    [Theory]
+    [InlineData("evil.ckpt")]
+    [InlineData("evil-p4.ckpt")]
+    public void ForeignGlobalsAreRefusedByNameAndNeverRun(string file)
     {
-        var error = Assert.Throws<CheckpointFormatException>(() => CheckpointFiles.Open(Fixture("evil.ckpt")));
+        var error = Assert.Throws<CheckpointFormatException>(() => CheckpointFiles.Open(Fixture(file)));
         Assert.Equal("RefusedGlobal", error.Rule);
         Assert.Contains("'posix.system'", error.Message);
     }
 
     [Theory]
-    [InlineData("noncontiguous.ckpt", "NonContiguousTensor")]
-    [InlineData("outofbounds.ckpt", "InvalidOffset")]
-    public void TensorsThatDoNotFitTheirStorageAreRejected(string file, string rule) =>
-        Assert.Equal(rule, Assert.Throws<CheckpointFormatException>(() => CheckpointFiles.Open(Fixture(file))).Rule);
+    [InlineData("noncontiguous.ckpt", "NonContiguousTensor", "")]
+    [InlineData("outofbounds.ckpt", "InvalidOffset", "")]
+    [InlineData("compressed.ckpt", "CompressedStorage", "compressed")]
+    [InlineData("missing-storage.ckpt", "MissingStorage", "not in the archive")]
+    [InlineData("no-state-dict.ckpt", "NoStateDict", "dict of tensors")]
+    [InlineData("negative-size.ckpt", "InvalidTensor", "negative size")]
+    [InlineData("truncated-pickle.ckpt", "InvalidPickle", "")]
+    [InlineData("big-endian.ckpt", "UnsupportedFormat", "big-endian")]
+    [InlineData("legacy.ckpt", "UnsupportedFormat", "")]
+    [InlineData("no-data-pkl.ckpt", "InvalidZip", "no data.pkl")]
+    public void BrokenCheckpointsAreRejectedByRule(string file, string rule, string mention)
+    {
+        var error = Assert.Throws<CheckpointFormatException>(() => CheckpointFiles.Open(Fixture(file)));
+        Assert.Equal(rule, error.Rule);
+        Assert.Contains(mention, error.Message);
+        Assert.Contains(file, error.Message);
+    }
 
     [Fact]
     public void TruncationsAndCorruptionOfACheckpointGiveFormatErrors()

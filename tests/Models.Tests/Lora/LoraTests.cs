@@ -28,14 +28,15 @@ public sealed class LoraTests : IDisposable
         var before = SoupFixture.Values(model);
         var after = SoupFixture.Values(output);
         var expected = new Dictionary<string, double[]>(StringComparer.Ordinal);
-        foreach (var (path, strength) in new[] { (first, 1.0), (second, 0.3) })
+        // α/r as the files were written: 2/4 and 8/8 (literals, not the code's reading of them).
+        foreach (var (path, strength, scale) in new[] { (first, 1.0, 0.5), (second, 0.3, 1.0) })
         {
             using LoraFile lora = LoraFile.Open(path);
             foreach (LoraModule module in lora.Modules)
             {
                 string target = TargetOf(before.Keys, module.Id);
                 double[] delta = expected.TryGetValue(target, out var d) ? d : expected[target] = new double[before[target].Values.Length];
-                AddDense(delta, module, strength * module.Scale);
+                AddDense(delta, module, strength * scale);
             }
         }
         Assert.Equal(154, expected.Count);
@@ -50,6 +51,89 @@ public sealed class LoraTests : IDisposable
                     $"{name}[{i}]: {got} vs exact {reference} (Δ {delta[i]})");
             }
         }
+    }
+
+    /// <summary>
+    /// Literal PEFT keys as other tools write them ("unet.…", "text_model.…" with its α as "text_encoder.….alpha",
+    /// "base_model.model.…"), with and without α, on an SD model and on a plain one:
+    /// W' = W + (α/r)·B·A (scale 1 without α), against a product computed here from the factors' values.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void LiteralPeftKeysPatchAtAlphaOverRankOrOneWithoutAlpha(bool plain)
+    {
+        string model = plain ? fixture.PlainVariant(0) : fixture.Variant(0);
+        var values = SoupFixture.Values(model);
+        string toQ = plain ? values.Keys.First(k => values[k].Values.Length == 32 * 32) : "unet.down_blocks.0.attentions.0.transformer_blocks.0.attn1.to_q.weight";
+        string toV = plain ? values.Keys.Last(k => values[k].Values.Length == 32 * 32) : "text_encoder.text_model.encoder.layers.0.self_attn.v_proj.weight";
+        string q = toQ[..^".weight".Length], v = plain ? toV[..^".weight".Length] : "text_model.encoder.layers.0.self_attn.v_proj";
+        const int Rank = 2, Width = 32;
+        double[] downQ = Factor(Rank * Width, 1), upQ = Factor(Width * Rank, 2), downV = Factor(Rank * Width, 3), upV = Factor(Width * Rank, 4);
+        string path = fixture.File($"literal-peft-{plain}.safetensors");
+        string qPrefix = plain ? "base_model.model." + q : q;
+        WriteF32(path,
+            ($"{qPrefix}.lora_A.weight", [Rank, Width], downQ), ($"{qPrefix}.lora_B.weight", [Width, Rank], upQ),
+            ($"{v}.lora_A.weight", [Rank, Width], downV), ($"{v}.lora_B.weight", [Width, Rank], upV),
+            ($"{(plain ? "base_model.model." + v : "text_encoder." + v)}.alpha", [], [0.5]));
+        string output = fixture.File($"literal-peft-{plain}-out.safetensors");
+        Apply(model, output, (path, 1.0));
+        var after = SoupFixture.Values(output);
+        foreach (var (name, down, up, scale) in new[] { (toQ, downQ, upQ, 1.0), (toV, downV, upV, 0.5 / Rank) })
+        {
+            for (int o = 0; o < Width; o++)
+            {
+                for (int c = 0; c < Width; c++)
+                {
+                    double product = 0;
+                    for (int k = 0; k < Rank; k++)
+                    {
+                        product += up[o * Rank + k] * down[k * Width + c];
+                    }
+                    double reference = values[name].Values[o * Width + c] + scale * product;
+                    double got = after[name].Values[o * Width + c];
+                    Assert.True(Math.Abs(got - reference) <= HalfUlp(reference) * 1.0001 + 1e-12, $"{name}[{o},{c}]: {got} vs {reference}");
+                }
+            }
+        }
+        var untouched = values.Keys.First(k => k != toQ && k != toV);
+        Assert.Equal(values[untouched].Values, after[untouched].Values);
+    }
+
+    [Fact]
+    public void OldDiffusersProcessorKeysAndSdxlTextEncoderNamesAreHandled()
+    {
+        string model = fixture.Variant(0);
+        const string Block = "unet.down_blocks.0.attentions.0.transformer_blocks.0.attn1";
+        string processor = fixture.File("processor-lora.safetensors");
+        WriteF32(processor, ($"{Block}.processor.to_out_lora.down.weight", [2, 32], Factor(64, 5)), ($"{Block}.processor.to_out_lora.up.weight", [32, 2], Factor(64, 6)));
+        string output = fixture.File("processor-out.safetensors");
+        Apply(model, output, (processor, 1.0));
+        var before = SoupFixture.Values(model);
+        var after = SoupFixture.Values(output);
+        Assert.NotEqual(before[$"{Block}.to_out.0.weight"].Values, after[$"{Block}.to_out.0.weight"].Values);
+        // An SDXL text-encoder LoRA (lora_te1_…) has nothing to patch in an SD 1.x model: refused, by name.
+        string sdxl = fixture.File("te1-lora.safetensors");
+        WriteF32(sdxl, ("lora_te1_text_model_encoder_layers_0_self_attn_q_proj.lora_down.weight", [2, 32], Factor(64, 7)),
+            ("lora_te1_text_model_encoder_layers_0_self_attn_q_proj.lora_up.weight", [32, 2], Factor(64, 8)));
+        var error = Assert.Throws<InvalidDataException>(() => Apply(model, fixture.File("never.safetensors"), (sdxl, 1.0)));
+        Assert.Contains("match no tensor of the model", error.Message);
+    }
+
+    private static double[] Factor(int count, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ => Math.Round((random.NextDouble() - 0.5) * 1024) / 1024).ToArray(); // exact in f32
+    }
+
+    private static void WriteF32(string path, params (string Name, long[] Shape, double[] Values)[] tensors)
+    {
+        using var writer = SafetensorsWriter.Create(path, tensors.Select(t => new TensorHeader(t.Name, StorageType.F32, t.Shape)).ToList(), null);
+        foreach (var t in tensors)
+        {
+            writer.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(t.Values.Select(v => (float)v).ToArray().AsSpan()));
+        }
+        writer.Commit();
     }
 
     [Fact]
@@ -151,6 +235,25 @@ public sealed class LoraTests : IDisposable
         Assert.Contains("to_q", error.Message); // wrong shape for the tiny model
         Assert.False(File.Exists(output));
         Assert.False(File.Exists(output + SafetensorsWriter.PartialSuffix));
+    }
+
+    public static TheoryData<string, string, (string Name, long[] Shape)[]> MalformedModules() => new()
+    {
+        { "up columns are not the rank", "lora-shape", [("lora_unet_x.lora_down.weight", [2, 4]), ("lora_unet_x.lora_up.weight", [3, 5])] },
+        { "a 3-D factor", "lora-shape", [("lora_unet_x.lora_down.weight", [2, 4, 1]), ("lora_unet_x.lora_up.weight", [3, 2])] },
+        { "α of zero", "lora-alpha", [("lora_unet_x.lora_down.weight", [2, 4]), ("lora_unet_x.lora_up.weight", [3, 2]), ("lora_unet_x.alpha", [])] },
+        { "α of two values", "lora-alpha", [("lora_unet_x.lora_down.weight", [2, 4]), ("lora_unet_x.lora_up.weight", [3, 2]), ("lora_unet_x.alpha", [2])] },
+    };
+
+    [Theory]
+    [MemberData(nameof(MalformedModules))]
+    public void MalformedModulesGetNamedErrors(string what, string rule, (string Name, long[] Shape)[] tensors)
+    {
+        string path = fixture.File($"bad-module-{what.Replace(' ', '-')}.safetensors");
+        WriteF32(path, tensors.Select(t => (t.Name, t.Shape, new double[t.Shape.Aggregate(1L, (a, d) => a * d)])).ToArray());
+        var error = Assert.Throws<CheckpointFormatException>(() => LoraFile.Open(path).Dispose());
+        Assert.True(error.Rule == rule, $"{what}: rule {error.Rule}, message {error.Message}");
+        Assert.Contains("lora_unet_x", error.Message);
     }
 
     [Theory]

@@ -11,19 +11,54 @@ public class SoupBehaviourTests : IClassFixture<SoupFixture>
 
     private string Out(string name) => fixture.File(name);
 
-    [Fact]
-    public void RemoveAndAddGiveTheSameBytesAsRebuilding()
+    /// <summary>Soups of a, b, c and of a, c with states; removing b from the first, then adding it back, gives the rebuilt bytes.</summary>
+    private void AssertRemoveAndAddMatchRebuilds(string a, string b, string c, string tag)
     {
-        string a = fixture.Variant(1), b = fixture.Variant(2), c = fixture.Variant(3);
-        SoupFixture.Soup([a, b, c], Out("abc.safetensors"), new SoupOptions(), state: Out("abc.state"));
-        SoupFixture.Soup([a, c], Out("ac.safetensors"), new SoupOptions(), state: Out("ac.state"));
+        SoupFixture.Soup([a, b, c], Out($"{tag}abc.safetensors"), new SoupOptions(), state: Out($"{tag}abc.state"));
+        SoupFixture.Soup([a, c], Out($"{tag}ac.safetensors"), new SoupOptions(), state: Out($"{tag}ac.state"));
 
-        SoupStateUpdater.Apply(Out("abc.state"), b, StateChange.Remove, null, Out("abc-minus-b.safetensors"), overwrite: true);
-        Assert.Equal(File.ReadAllBytes(Out("ac.safetensors")), File.ReadAllBytes(Out("abc-minus-b.safetensors")));
-        Assert.Equal(File.ReadAllBytes(Out("ac.state")), File.ReadAllBytes(Out("abc.state")));
+        SoupStateUpdater.Apply(Out($"{tag}abc.state"), b, StateChange.Remove, null, Out($"{tag}abc-minus-b.safetensors"), overwrite: true);
+        Assert.Equal(File.ReadAllBytes(Out($"{tag}ac.safetensors")), File.ReadAllBytes(Out($"{tag}abc-minus-b.safetensors")));
+        Assert.Equal(File.ReadAllBytes(Out($"{tag}ac.state")), File.ReadAllBytes(Out($"{tag}abc.state")));
 
-        SoupStateUpdater.Apply(Out("abc.state"), b, StateChange.Add, null, Out("readded.safetensors"), overwrite: true);
-        Assert.Equal(File.ReadAllBytes(Out("abc.safetensors")), File.ReadAllBytes(Out("readded.safetensors")));
+        SoupStateUpdater.Apply(Out($"{tag}abc.state"), b, StateChange.Add, null, Out($"{tag}readded.safetensors"), overwrite: true);
+        Assert.Equal(File.ReadAllBytes(Out($"{tag}abc.safetensors")), File.ReadAllBytes(Out($"{tag}readded.safetensors")));
+    }
+
+    [Fact]
+    public void RemoveAndAddGiveTheSameBytesAsRebuilding() => AssertRemoveAndAddMatchRebuilds(fixture.Variant(1), fixture.Variant(2), fixture.Variant(3), "");
+
+    [Fact]
+    public void PlainFilesSoupUnderTheirOwnNamesAndRemoveExactly()
+    {
+        string a = fixture.PlainVariant(1), b = fixture.PlainVariant(2), c = fixture.PlainVariant(3);
+        AssertRemoveAndAddMatchRebuilds(a, b, c, "plain-");
+        Assert.Equal(SoupFixture.StoredNames(a).Order(StringComparer.Ordinal), SoupFixture.StoredNames(Out("plain-abc.safetensors")));
+    }
+
+    [Fact]
+    public void ASoupKeepsTheFirstInputsNamesUnlessALayoutIsAsked()
+    {
+        // Component-prefixed names of one component: the layout planner alone would strip "unet.".
+        string a = fixture.PlainVariant(1, prefix: "unet."), b = fixture.PlainVariant(2, prefix: "unet.");
+        SoupFixture.Soup([a, b], Out("prefixed.safetensors"), new SoupOptions());
+        Assert.Equal(SoupFixture.StoredNames(a).Order(StringComparer.Ordinal), SoupFixture.StoredNames(Out("prefixed.safetensors")));
+        Assert.All(SoupFixture.StoredNames(Out("prefixed.safetensors")), n => Assert.StartsWith("unet.t", n));
+        // SD checkpoints keep theirs too, in either layout; --layout renames.
+        string original = fixture.Variant(1), diffusers = fixture.Variant(2, layout: CheckpointLayout.Diffusers);
+        SoupFixture.Soup([diffusers, original], Out("as-diffusers.safetensors"), new SoupOptions());
+        Assert.Equal(SoupFixture.StoredNames(diffusers).Order(StringComparer.Ordinal), SoupFixture.StoredNames(Out("as-diffusers.safetensors")));
+        SoupFixture.Soup([diffusers, original], Out("as-original.safetensors"), new SoupOptions { Layout = CheckpointLayout.Original });
+        Assert.Equal(SoupFixture.StoredNames(original).Order(StringComparer.Ordinal), SoupFixture.StoredNames(Out("as-original.safetensors")));
+    }
+
+    [Fact]
+    public void ASoupStateIsAtMostFourTimesTheF16Model()
+    {
+        string[] inputs = [fixture.Variant(1), fixture.Variant(2), fixture.Variant(3)];
+        SoupFixture.Soup(inputs, Out("sized.safetensors"), new SoupOptions(), state: Out("sized.state"));
+        long model = new FileInfo(Out("sized.safetensors")).Length, state = new FileInfo(Out("sized.state")).Length;
+        Assert.True(state <= 4 * model, $"state {state} bytes for a {model}-byte f16 soup ({(double)state / model:F2}×)");
     }
 
     [Fact]
@@ -54,6 +89,61 @@ public class SoupBehaviourTests : IClassFixture<SoupFixture>
         Assert.Equal(before, File.ReadAllBytes(Out("ab.state")));
         Assert.False(File.Exists(Out("x.safetensors")) || File.Exists(Out("y.safetensors")) || File.Exists(Out("z.safetensors")) || File.Exists(Out("w.safetensors")));
         Assert.Contains("not a soup state", Assert.Throws<InvalidDataException>(() => SoupStateUpdater.Apply(a, b, StateChange.Add, null, Out("v.safetensors"))).Message);
+    }
+
+    /// <summary>Rewrites a state file with one change: a tensor's bytes or shape, or its metadata.</summary>
+    private static void RewriteState(string source, string target, Func<string, (StorageType Type, long[] Shape, byte[] Bytes), (StorageType, long[], byte[])> tensor,
+        Func<string, string>? manifest = null)
+    {
+        Dictionary<string, string> metadata;
+        List<string> order;
+        using (var reader = SafetensorsReader.Open(source))
+        {
+            metadata = reader.Metadata.ToDictionary(m => m.Key, m => m.Value);
+            order = reader.Tensors.Select(t => t.Name).ToList();
+        }
+        var tensors = CheckpointAssert.ReadAll(source);
+        var edited = order.Select(n => (Name: n, Value: tensor(n, tensors[n]))).ToList();
+        if (manifest is not null)
+        {
+            metadata[SoupStateManifest.MetadataKey] = manifest(metadata[SoupStateManifest.MetadataKey]);
+        }
+        using var writer = SafetensorsWriter.Create(target, edited.Select(e => new TensorHeader(e.Name, e.Value.Item1, e.Value.Item2)).ToList(), metadata);
+        foreach (var e in edited)
+        {
+            writer.Write(e.Value.Item3);
+        }
+        writer.Commit();
+    }
+
+    [Fact]
+    public void DamagedStatesAreRefusedByNameAndLeftAlone()
+    {
+        string a = fixture.Variant(1), b = fixture.Variant(2), c = fixture.Variant(3);
+        SoupFixture.Soup([a, b], Out("good.safetensors"), new SoupOptions(), state: Out("good.state"));
+        byte[] good = File.ReadAllBytes(Out("good.state"));
+        const string Conv = "sum/unet.conv_in.weight";
+        var damage = new (string What, Action<string> Make, string Message)[]
+        {
+            ("truncated", p => File.WriteAllBytes(p, good[..(good.Length / 2)]), ""),
+            ("manifest", p => RewriteState(Out("good.state"), p, (_, t) => t, m => m.Replace("\"total_weight\":", "\"total_weight\":\"x\",\"was\":")), "manifest is damaged"),
+            ("version 1", p => RewriteState(Out("good.state"), p, (_, t) => t, m => m.Replace("\"version\":2", "\"version\":1")), "version 1 is not supported"),
+            ("width", p => RewriteState(Out("good.state"), p, (n, t) => n == "blocks/unet.conv_in.weight" ? (t.Type, t.Shape, [.. t.Bytes[..4], 3, 0, 0, 0, .. t.Bytes[8..]]) : t), "claims 3 bytes per sum"),
+            ("sum length", p => RewriteState(Out("good.state"), p, (n, t) => n == Conv ? (t.Type, [t.Shape[0] + 4], [.. t.Bytes, 0, 0, 0, 0]) : t), "add up to"),
+        };
+        foreach (var (what, make, message) in damage)
+        {
+            string path = Out($"damaged-{what.Replace(' ', '-')}.state");
+            make(path);
+            byte[] before = File.ReadAllBytes(path);
+            string output = Out($"from-damaged-{what.Replace(' ', '-')}.safetensors");
+            Exception error = Assert.ThrowsAny<Exception>(() => SoupStateUpdater.Apply(path, c, StateChange.Add, null, output));
+            Assert.True(error is InvalidDataException or Engine.Checkpoints.CheckpointFormatException, $"{what}: {error.GetType().Name}: {error.Message}");
+            Assert.Contains(path, error.Message);
+            Assert.Contains(message, error.Message);
+            Assert.Equal(before, File.ReadAllBytes(path));
+            Assert.False(File.Exists(output) || File.Exists(output + SafetensorsWriter.PartialSuffix), $"{what}: an output was left behind");
+        }
     }
 
     [Fact]
@@ -94,6 +184,56 @@ public class SoupBehaviourTests : IClassFixture<SoupFixture>
         Assert.Equal(300, result.ResumedTensors);
         Assert.Equal(File.ReadAllBytes(straight), File.ReadAllBytes(resumed));
         Assert.False(File.Exists(resumed + ".partial.journal"));
+    }
+
+    [Fact]
+    public void AResumeAfterTheInputsChangedStartsOver()
+    {
+        string a = fixture.Variant(1), b = Out("changing.safetensors");
+        File.Copy(fixture.Variant(2), b, overwrite: true);
+        string resumed = Out("changed-inputs.safetensors");
+        Assert.Throws<SoupInterruptedException>(() => SoupFixture.Soup([a, b], resumed, new SoupOptions(), interruptAfter: 300));
+        File.Copy(fixture.Variant(3), b, overwrite: true); // same name and size, other values
+        SoupResult result = SoupFixture.Soup([a, b], resumed, new SoupOptions());
+        Assert.Equal(0, result.ResumedTensors);
+        SoupFixture.Soup([a, fixture.Variant(3)], Out("changed-straight.safetensors"), new SoupOptions());
+        CheckpointAssert.SameTensors(Out("changed-straight.safetensors"), resumed);
+    }
+
+    [Fact]
+    public void AnotherJobOnTheSameOutputNeitherResumesNorSplices()
+    {
+        string a = fixture.Variant(1), b = fixture.Variant(2), c = fixture.Variant(3);
+        string output = Out("shared-output.safetensors");
+        Assert.Throws<SoupInterruptedException>(() => SoupFixture.Soup([a, b], output, new SoupOptions(), interruptAfter: 300));
+        // A different job on the same path: its own soup, from the start.
+        Assert.Throws<SoupInterruptedException>(() => SoupFixture.Soup([a, c], output, new SoupOptions(), interruptAfter: 200));
+        // The first job again: the partial file is now the other job's, so nothing of it may be reused.
+        SoupResult result = SoupFixture.Soup([a, b], output, new SoupOptions());
+        Assert.Equal(0, result.ResumedTensors);
+        SoupFixture.Soup([a, b], Out("shared-straight.safetensors"), new SoupOptions());
+        Assert.Equal(File.ReadAllBytes(Out("shared-straight.safetensors")), File.ReadAllBytes(output));
+    }
+
+    [Fact]
+    public void ACorruptedPartialFileResumesOnlyFromBeforeTheDamage()
+    {
+        string[] inputs = [fixture.Variant(1), fixture.Variant(2)];
+        string output = Out("corrupted.safetensors");
+        Assert.Throws<SoupInterruptedException>(() => SoupFixture.Soup(inputs, output, new SoupOptions(), interruptAfter: 300));
+        // Damage one byte inside the first tensors' data (a bad disk sector, a stray write).
+        using (var partial = new FileStream(output + SafetensorsWriter.PartialSuffix, FileMode.Open, FileAccess.ReadWrite))
+        {
+            long dataStart = 8 + BitConverter.ToInt64(File.ReadAllBytes(output + SafetensorsWriter.PartialSuffix).AsSpan(0, 8));
+            partial.Position = dataStart + 1000;
+            int original = partial.ReadByte();
+            partial.Position = dataStart + 1000;
+            partial.WriteByte((byte)(original ^ 0x40));
+        }
+        SoupResult result = SoupFixture.Soup(inputs, output, new SoupOptions());
+        Assert.True(result.ResumedTensors < 300, $"resumed {result.ResumedTensors} tensors past the damage");
+        SoupFixture.Soup(inputs, Out("corrupted-straight.safetensors"), new SoupOptions());
+        Assert.Equal(File.ReadAllBytes(Out("corrupted-straight.safetensors")), File.ReadAllBytes(output));
     }
 
     [Fact]

@@ -22,6 +22,37 @@ public sealed class SoupFixture : IDisposable
         return path;
     }
 
+    /// <summary>
+    /// <see cref="Variant"/>'s bytes under names no layout knows ("t0.weight", "t1.weight", … in file order, each
+    /// prefixed with <paramref name="prefix"/>): a stand-in for SDXL, Flux or LLM checkpoints.
+    /// </summary>
+    public string PlainVariant(int variant, StorageType type = StorageType.F16, string prefix = "")
+    {
+        string path = temp.File($"plain{prefix}v{variant}-{type}.safetensors");
+        if (!System.IO.File.Exists(path))
+        {
+            using var source = Engine.Checkpoints.Safetensors.SafetensorsReader.Open(Variant(variant, type));
+            var tensors = source.Tensors.Where(t => t.Type.IsFloatingPoint()).ToList();
+            var headers = tensors.Select((t, i) => new Engine.Checkpoints.Safetensors.TensorHeader($"{prefix}t{i}.weight", t.Type, t.Shape)).ToList();
+            using var writer = Engine.Checkpoints.Safetensors.SafetensorsWriter.Create(path, headers, null);
+            foreach (var t in tensors)
+            {
+                var bytes = new byte[t.ByteLength];
+                t.Read(0, bytes);
+                writer.Write(bytes);
+            }
+            writer.Commit();
+        }
+        return path;
+    }
+
+    /// <summary>The tensor names of a safetensors file, as stored.</summary>
+    public static List<string> StoredNames(string path)
+    {
+        using var reader = Engine.Checkpoints.Safetensors.SafetensorsReader.Open(path);
+        return reader.Tensors.Select(t => t.Name).ToList();
+    }
+
     /// <summary>Every floating-point tensor of a checkpoint as f64, by canonical name.</summary>
     public static Dictionary<string, (double[] Values, StorageType Type)> Values(string path)
     {

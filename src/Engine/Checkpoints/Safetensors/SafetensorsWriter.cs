@@ -17,10 +17,12 @@ public sealed class SafetensorsWriter : IDisposable
 
     private readonly FileStream stream;
     private readonly long[] ends;
+    private readonly bool bounded;
     private bool committed;
 
-    private SafetensorsWriter(string path, FileStream stream, IReadOnlyList<TensorHeader> tensors, long headerBytes, long written)
+    private SafetensorsWriter(string path, FileStream stream, IReadOnlyList<TensorHeader> tensors, long headerBytes, long written, bool bounded = false)
     {
+        this.bounded = bounded;
         FinalPath = path;
         this.stream = stream;
         Tensors = tensors;
@@ -83,6 +85,22 @@ public sealed class SafetensorsWriter : IDisposable
     }
 
     /// <summary>
+    /// Starts a file whose tensors' sizes are known only once written (packed data): <paramref name="bounds"/>
+    /// gives every tensor's largest size, and the header is reserved at the length those bounds need (the
+    /// real sizes have no more digits). <see cref="Commit(IReadOnlyList{TensorHeader}, IReadOnlyDictionary{string, string})"/>
+    /// writes the real header, padded with spaces to that length (which the format allows), and the
+    /// data follows it unchanged.
+    /// </summary>
+    public static SafetensorsWriter CreateBounded(string path, IReadOnlyList<TensorHeader> bounds, IReadOnlyDictionary<string, string>? metadata)
+    {
+        byte[] header = EncodeHeader(bounds, metadata);
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var stream = new FileStream(path + PartialSuffix, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 20);
+        stream.Write(header);
+        return new SafetensorsWriter(path, stream, bounds, header.Length, 0, bounded: true);
+    }
+
+    /// <summary>
     /// Reopens the partial file of an interrupted write, after checking that it was started with exactly
     /// this header, and continues at data offset <paramref name="resumeAt"/> (a tensor boundary).
     /// </summary>
@@ -124,6 +142,10 @@ public sealed class SafetensorsWriter : IDisposable
     /// </summary>
     public void PatchHeader(byte[] header)
     {
+        if (bounded)
+        {
+            throw new InvalidOperationException($"{FinalPath}: a bounded file's header is written by Commit(tensors, metadata)");
+        }
         if (header.Length != DataStart)
         {
             throw new InvalidOperationException($"{FinalPath}: a patched header must keep its length ({DataStart} bytes), not {header.Length}");
@@ -137,14 +159,51 @@ public sealed class SafetensorsWriter : IDisposable
     /// <summary>Flushes to stable storage (for resume journals that must not run ahead of the data).</summary>
     public void FlushToDisk() => stream.Flush(flushToDisk: true);
 
+    /// <summary>
+    /// Commits a file started by <see cref="CreateBounded"/>: <paramref name="tensors"/> are the tensors as
+    /// written (same names and order as the bounds, none larger), whose bytes must add up to what was written.
+    /// </summary>
+    public void Commit(IReadOnlyList<TensorHeader> tensors, IReadOnlyDictionary<string, string>? metadata)
+    {
+        if (!bounded)
+        {
+            throw new InvalidOperationException($"{FinalPath}: only a bounded file takes its header at commit");
+        }
+        for (int i = 0; i < Tensors.Count; i++)
+        {
+            if (i >= tensors.Count || tensors[i].Name != Tensors[i].Name || tensors[i].ByteLength > Tensors[i].ByteLength)
+            {
+                throw new InvalidOperationException($"{FinalPath}: tensor {i} as written does not fit its bound '{Tensors[i].Name}'");
+            }
+        }
+        long data = tensors.Sum(t => t.ByteLength);
+        if (tensors.Count != Tensors.Count || data != Written)
+        {
+            throw new InvalidOperationException($"{FinalPath}: {Written} data bytes were written for tensors of {data}");
+        }
+        byte[] header = EncodeHeader(tensors, metadata, (int)DataStart);
+        stream.Position = 0;
+        stream.Write(header);
+        Finish(DataStart + data);
+    }
+
     /// <summary>Checks that every declared byte was written, syncs to disk and renames into place.</summary>
     public void Commit()
     {
+        if (bounded)
+        {
+            throw new InvalidOperationException($"{FinalPath}: a bounded file commits with the tensors as written");
+        }
         if (Written != DataLength)
         {
             throw new InvalidOperationException($"{FinalPath}: only {Written} of {DataLength} data bytes were written");
         }
-        stream.SetLength(DataStart + DataLength);
+        Finish(DataStart + DataLength);
+    }
+
+    private void Finish(long length)
+    {
+        stream.SetLength(length);
         stream.Flush(flushToDisk: true);
         stream.Dispose();
         File.Move(PartialPath, FinalPath, overwrite: true);
@@ -169,8 +228,11 @@ public sealed class SafetensorsWriter : IDisposable
         committed = true;
     }
 
-    /// <summary>The 8-byte length, the compact JSON header and its space padding, exactly as written.</summary>
-    public static byte[] EncodeHeader(IReadOnlyList<TensorHeader> tensors, IReadOnlyDictionary<string, string>? metadata)
+    /// <summary>
+    /// The 8-byte length, the compact JSON header and its space padding, exactly as written: padded to a
+    /// multiple of 8 bytes, or to <paramref name="totalLength"/> bytes in all when that is given (a multiple of 8).
+    /// </summary>
+    public static byte[] EncodeHeader(IReadOnlyList<TensorHeader> tensors, IReadOnlyDictionary<string, string>? metadata, int totalLength = 0)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         using var json = new MemoryStream();
@@ -213,6 +275,14 @@ public sealed class SafetensorsWriter : IDisposable
         }
         int length = (int)json.Length;
         int padded = (length + 7) / 8 * 8;
+        if (totalLength > 0)
+        {
+            if (totalLength % 8 != 0 || totalLength - 8 < padded)
+            {
+                throw new ArgumentException($"a {length}-byte header cannot be padded to {totalLength} bytes");
+            }
+            padded = totalLength - 8;
+        }
         var header = new byte[8 + padded];
         BinaryPrimitives.WriteUInt64LittleEndian(header, (ulong)padded);
         json.GetBuffer().AsSpan(0, length).CopyTo(header.AsSpan(8));

@@ -64,7 +64,7 @@ public static class BlockFixedPoint
     {
         double scale = Math.ScaleB(1.0, -exponent);
         int i = 0;
-        if (Vector512.IsHardwareAccelerated && values.Length >= 8)
+        if (MergeKernelPaths.VectorsAllowed && Vector512.IsHardwareAccelerated && values.Length >= 8)
         {
             var s = Vector512.Create(scale);
             var w = Vector512.Create(weight);

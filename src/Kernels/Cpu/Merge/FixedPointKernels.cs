@@ -22,7 +22,7 @@ public static class FixedPointKernels
     public static bool AccumulateF16(ReadOnlySpan<ushort> bits, Span<long> sums, long weight)
     {
         int i = 0;
-        if (Avx512F.IsSupported && bits.Length >= 8)
+        if (MergeKernelPaths.VectorsAllowed && Avx512F.IsSupported && bits.Length >= 8)
         {
             ref ushort source = ref MemoryMarshal.GetReference(bits);
             ref long target = ref MemoryMarshal.GetReference(sums);
@@ -63,7 +63,7 @@ public static class FixedPointKernels
     public static int MaxF16ExponentField(ReadOnlySpan<ushort> bits)
     {
         int i = 0, max = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (MergeKernelPaths.VectorsAllowed && Vector512.IsHardwareAccelerated)
         {
             Vector512<ushort> acc = Vector512<ushort>.Zero;
             ref ushort source = ref MemoryMarshal.GetReference(bits);
@@ -91,7 +91,7 @@ public static class FixedPointKernels
     public static void AccumulateF16Small(ReadOnlySpan<ushort> bits, Span<int> sums, int weight)
     {
         int i = 0;
-        if (Avx512F.IsSupported)
+        if (MergeKernelPaths.VectorsAllowed && Avx512F.IsSupported)
         {
             ref ushort source = ref MemoryMarshal.GetReference(bits);
             ref int target = ref MemoryMarshal.GetReference(sums);
@@ -124,7 +124,7 @@ public static class FixedPointKernels
     {
         long all = 0;
         int i = 0;
-        if (Vector512.IsHardwareAccelerated)
+        if (MergeKernelPaths.VectorsAllowed && Vector512.IsHardwareAccelerated)
         {
             Vector512<long> acc = Vector512<long>.Zero;
             for (; i + 8 <= sums.Length; i += 8)
@@ -143,9 +143,24 @@ public static class FixedPointKernels
         return all == 0 ? 64 : BitOperations.TrailingZeroCount(all);
     }
 
+    /// <summary>sums[i] >>= bits (arithmetic; the caller shifts out only shared zero bits).</summary>
     public static void ShiftRight(Span<long> sums, int bits)
     {
-        for (int i = 0; i < sums.Length; i++)
+        int i = 0;
+        if (bits == 0)
+        {
+            return;
+        }
+        if (MergeKernelPaths.VectorsAllowed && Vector.IsHardwareAccelerated)
+        {
+            Span<Vector<long>> vectors = MemoryMarshal.Cast<long, Vector<long>>(sums);
+            for (int v = 0; v < vectors.Length; v++)
+            {
+                vectors[v] = Vector.ShiftRightArithmetic(vectors[v], bits);
+            }
+            i = vectors.Length * Vector<long>.Count;
+        }
+        for (; i < sums.Length; i++)
         {
             sums[i] >>= bits;
         }
@@ -160,7 +175,7 @@ public static class FixedPointKernels
         int n = sums.Length;
         double factor = Math.ScaleB(1.0, exponent) / divisor;
         int i = 0;
-        if (Avx512DQ.IsSupported && format.MantissaBits < 23)
+        if (MergeKernelPaths.VectorsAllowed && Avx512DQ.IsSupported && format.MantissaBits < 23)
         {
             // Every target midpoint is an f32 value, so f32 rounding keeps the approximate mean on the same
             // side of each midpoint as the exact one unless it lands on one. Lanes that land on a midpoint, or
@@ -207,7 +222,7 @@ public static class FixedPointKernels
     {
         int n = sums.Length;
         int i = 0;
-        if (Avx512DQ.IsSupported)
+        if (MergeKernelPaths.VectorsAllowed && Avx512DQ.IsSupported)
         {
             var scale = Vector512.Create(Math.ScaleB(1.0, exponent));
             var w = Vector512.Create((double)divisor);

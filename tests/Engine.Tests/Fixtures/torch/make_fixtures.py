@@ -66,14 +66,14 @@ def contiguous(size):
     return stride
 
 
-def write(path, root, storages, folder="archive"):
+def write(path, root, storages, folder="archive", protocol=2, byteorder="little", storage_compression=zipfile.ZIP_STORED, pickle_bytes=None):
     buffer = io.BytesIO()
-    Pickler(buffer, protocol=2).dump(root)
+    Pickler(buffer, protocol=protocol).dump(root)
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_STORED) as z:
-        z.writestr(f"{folder}/data.pkl", buffer.getvalue())
-        z.writestr(f"{folder}/byteorder", "little")
+        z.writestr(f"{folder}/data.pkl", buffer.getvalue() if pickle_bytes is None else pickle_bytes(buffer.getvalue()))
+        z.writestr(f"{folder}/byteorder", byteorder)
         for s in storages:
-            z.writestr(f"{folder}/data/{s.key}", s.data)
+            z.writestr(f"{folder}/data/{s.key}", s.data, compress_type=storage_compression)
         z.writestr(f"{folder}/version", "3\n")
 
 
@@ -112,3 +112,23 @@ evil = collections.OrderedDict()
 evil["weight"] = Tensor(f32, 0, [6], [1])
 evil["payload"] = Evil()
 write(os.path.join(here, "evil.ckpt"), {"state_dict": evil}, [f32])
+
+
+# Protocol 4 names globals with STACK_GLOBAL (module and name pushed as strings) instead of GLOBAL:
+# the same checkpoint must load, and the same foreign global must be refused.
+write(os.path.join(here, "lightning-p4.ckpt"), root, [f32, f16, i64], protocol=4)
+write(os.path.join(here, "evil-p4.ckpt"), {"state_dict": evil}, [f32], protocol=4)
+
+# One fixture per error rule of the reader.
+write(os.path.join(here, "compressed.ckpt"), plain, [f32], storage_compression=zipfile.ZIP_DEFLATED)
+write(os.path.join(here, "missing-storage.ckpt"), plain, [])
+write(os.path.join(here, "no-state-dict.ckpt"), [1, 2, 3], [])
+negative = collections.OrderedDict()
+negative["weight"] = Tensor(f32, 0, [-2, 3], [3, 1])
+write(os.path.join(here, "negative-size.ckpt"), negative, [f32])
+write(os.path.join(here, "truncated-pickle.ckpt"), plain, [f32], pickle_bytes=lambda b: b[: len(b) // 2])
+write(os.path.join(here, "big-endian.ckpt"), plain, [f32], byteorder="big")
+with open(os.path.join(here, "legacy.ckpt"), "wb") as f:
+    pickle.dump({"weight": [1.0, 2.0]}, f, protocol=2)  # torch.save before 1.6: a bare pickle, no zip
+with zipfile.ZipFile(os.path.join(here, "no-data-pkl.ckpt"), "w") as z:
+    z.writestr("archive/version", "3\n")
