@@ -8,6 +8,10 @@ namespace Dsoup.Cli;
 /// </summary>
 internal sealed class ByteProgress : IProgress<long>
 {
+    /// <summary>Below these a job's share of the read ceiling is start-up cost, not throughput.</summary>
+    private const long MeaningfulBytes = 64L << 20;
+    private const double MeaningfulSeconds = 1.0;
+
     private readonly string label;
     private readonly long total;
     private readonly TextWriter output;
@@ -33,14 +37,8 @@ internal sealed class ByteProgress : IProgress<long>
 
     public double BytesPerSecond => Done / Math.Max(1e-9, Seconds);
 
-    /// <summary>
-    /// Whether the share of the read ceiling means something yet: a job of a few MiB or a fraction of a
-    /// second is start-up cost, and its share reads as a fault.
-    /// </summary>
+    /// <summary>Whether the share of the read ceiling means something yet (a tiny job's share reads as a fault).</summary>
     public bool ShowsCeiling => ceiling > 0 && Done >= MeaningfulBytes && Seconds >= MeaningfulSeconds;
-
-    private const long MeaningfulBytes = 64L << 20;
-    private const double MeaningfulSeconds = 1.0;
 
     public void Report(long bytes)
     {

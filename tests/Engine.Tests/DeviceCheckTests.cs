@@ -11,9 +11,30 @@ public class DeviceCheckTests
     }
 
     [Fact]
-    public void AFailingOpIsReportedNotThrown()
+    public void FailingAndWrongOpsAreReportedNotThrown()
     {
-        var result = new DeviceCheckResult("X", DType.F32, double.PositiveInfinity, 1e-5, 0, "boom");
-        Assert.False(result.Passed);
+        Device cpu = Device.Get("cpu"), device = Device.Get("ilgpu-cpu");
+        float[] Values(Device d) => [1f, -2f, 3f, 0.5f];
+        bool OnDevice(Device d) => !ReferenceEquals(d, cpu);
+
+        DeviceCheckResult same = DeviceCheck.Compare("same", DType.F32, device, cpu, (d, _) => Values(d));
+        Assert.True(same.Passed, $"{same.MaxRelativeError} {same.Failure}");
+        Assert.Equal(0, same.MaxRelativeError);
+
+        DeviceCheckResult throws = DeviceCheck.Compare("throws", DType.F32, device, cpu,
+            (d, _) => OnDevice(d) ? throw new InvalidOperationException("kernel failed to launch") : Values(d));
+        Assert.False(throws.Passed);
+        Assert.Contains("kernel failed to launch", throws.Failure);
+
+        // Off by 1e-4 of the values' scale (3): over f32's tolerance, within bf16's.
+        float[] Off(Device d) => OnDevice(d) ? Values(d).Select((v, i) => i == 1 ? v + 3e-4f : v).ToArray() : Values(d);
+        DeviceCheckResult wrong = DeviceCheck.Compare("wrong", DType.F32, device, cpu, (d, _) => Off(d));
+        Assert.False(wrong.Passed);
+        Assert.InRange(wrong.MaxRelativeError, 0.9e-4, 1.1e-4);
+        Assert.True(DeviceCheck.Compare("wrong", DType.BF16, device, cpu, (d, _) => Off(d)).Passed);
+
+        DeviceCheckResult nan = DeviceCheck.Compare("nan", DType.F16, device, cpu, (d, _) => OnDevice(d) ? [1f, float.NaN, 3f, 0.5f] : Values(d));
+        Assert.False(nan.Passed);
+        Assert.Equal(double.PositiveInfinity, nan.MaxRelativeError);
     }
 }

@@ -80,7 +80,7 @@ public static class DeviceCheck
         return [.. a.Grad!.ToArray(), .. b.Grad!.ToArray()];
     }
 
-    private static DeviceCheckResult Compare(string name, DType dtype, Device device, Device cpu, Func<Device, DType, float[]> build)
+    internal static DeviceCheckResult Compare(string name, DType dtype, Device device, Device cpu, Func<Device, DType, float[]> build)
     {
         try
         {

@@ -6,7 +6,7 @@ namespace Dsoup.Models.Soup;
 /// Sizes the merge's chunks from the memory budget. Per element of a chunk the merge holds: the raw
 /// bytes of every source, twice (one chunk being read while the previous is merged), the accumulator
 /// (8 bytes, plus 16 for a 128-bit block), three output buffers (one merged into, two being written)
-/// and, with a state, three buffers of 128-bit sums; TIES also holds every source decoded to f64.
+/// and, with a state, three buffers of packed sums (up to 16 bytes per element); TIES also holds every source decoded to f64.
 /// Chunks are whole numbers of <see cref="BlockElements"/> blocks, at most <see cref="MaxChunkElements"/>.
 /// </summary>
 public static class SoupMemory

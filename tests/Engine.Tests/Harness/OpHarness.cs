@@ -22,6 +22,17 @@ public static class OpHarness
         _ => 5e-2,
     };
 
+    /// <summary>
+    /// |actual − expected| ≤ rtol·(|expected| + max|expected|): relative to each value and to the values' own
+    /// scale, never to a fixed 1, so a result scaled down (or zero) fails however small the values are.
+    /// </summary>
+    public static void AssertMatches(ReadOnlySpan<float> actual, IReadOnlyList<double> expected, DType dtype, string what)
+    {
+        double rtol = Tolerance(dtype);
+        double magnitude = expected.Select(Math.Abs).DefaultIfEmpty(0).Max();
+        Reference.AssertClose(actual, expected, rtol, rtol * magnitude, what);
+    }
+
     public static void CheckForward(OpCase op, string deviceName, DType dtype, int seed = 1)
     {
         Device device = Device.Get(deviceName);
@@ -30,10 +41,8 @@ public static class OpHarness
         Tensor[] tensors = ToTensors(op, inputs, dtype, device);
         Tensor result = op.Run(tensors);
         double[] expected = op.Reference(inputs);
-        double rtol = Tolerance(dtype);
-        double magnitude = Math.Max(1.0, expected.Select(Math.Abs).DefaultIfEmpty(0).Max());
         Assert.Equal(dtype, result.DType);
-        Reference.AssertClose(result.ToArray(), expected, rtol, rtol * magnitude, $"{op.Name} forward on {deviceName} in {dtype.Name()}");
+        AssertMatches(result.ToArray(), expected, dtype, $"{op.Name} forward on {deviceName} in {dtype.Name()}");
     }
 
     public static void CheckBackward(OpCase op, string deviceName, DType dtype, int seed = 1)
@@ -56,14 +65,11 @@ public static class OpHarness
             tape.Backward(result, seedTensor);
         }
 
-        double rtol = Tolerance(dtype);
         for (int i = 0; i < tensors.Length; i++)
         {
             double[] numeric = FiniteDifference(op, inputs, i, seedValues);
             Assert.NotNull(tensors[i].Grad);
-            double magnitude = Math.Max(1.0, numeric.Select(Math.Abs).DefaultIfEmpty(0).Max());
-            Reference.AssertClose(tensors[i].Grad!.ToArray(), numeric, rtol, rtol * magnitude,
-                $"{op.Name} gradient of input {i} on {deviceName} in {dtype.Name()}");
+            AssertMatches(tensors[i].Grad!.ToArray(), numeric, dtype, $"{op.Name} gradient of input {i} on {deviceName} in {dtype.Name()}");
             tensors[i].Dispose();
         }
     }
