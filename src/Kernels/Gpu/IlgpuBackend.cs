@@ -81,7 +81,7 @@ public sealed class IlgpuBackend : IBackend
         }
     }
 
-    public void Upload(ReadOnlySpan<byte> source, BufferView destination)
+    public unsafe void Upload(ReadOnlySpan<byte> source, BufferView destination)
     {
         if (source.IsEmpty)
         {
@@ -90,12 +90,16 @@ public sealed class IlgpuBackend : IBackend
         lock (gate)
         {
             Bind();
-            View<byte>(destination, source.Length, "upload destination")
-                .CopyFromCPU(ref MemoryMarshal.GetReference(source), source.Length);
+            // ILGPU's ref overloads take a pinned address: unpinned, a GC during the copy moves the array
+            // and the copy reads freed memory (seen as rare NaNs on the CPU accelerator under load).
+            fixed (byte* pinned = source)
+            {
+                View<byte>(destination, source.Length, "upload destination").CopyFromCPU(ref *pinned, source.Length);
+            }
         }
     }
 
-    public void Download(BufferView source, Span<byte> destination)
+    public unsafe void Download(BufferView source, Span<byte> destination)
     {
         if (destination.IsEmpty)
         {
@@ -104,8 +108,10 @@ public sealed class IlgpuBackend : IBackend
         lock (gate)
         {
             Bind();
-            View<byte>(source, destination.Length, "download source")
-                .CopyToCPU(ref MemoryMarshal.GetReference(destination), destination.Length);
+            fixed (byte* pinned = destination)
+            {
+                View<byte>(source, destination.Length, "download source").CopyToCPU(ref *pinned, destination.Length);
+            }
         }
     }
 
