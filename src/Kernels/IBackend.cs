@@ -6,7 +6,7 @@ namespace Dsoup.Kernels;
 /// f16 and bf16 inputs are widened to f32 for arithmetic and the result is rounded to nearest even.
 /// Ops may run asynchronously; <see cref="Download"/> and <see cref="Synchronize"/> wait for them.
 /// </summary>
-public interface IBackend : IDisposable
+public interface IBackend : INeuralOps, IDisposable
 {
     /// <summary>Short name as the user types it: cpu, cuda:0, opencl:0, ilgpu-cpu.</summary>
     string Name { get; }

@@ -7,7 +7,7 @@ namespace Dsoup.Kernels.Cpu;
 /// The host backend: managed SIMD code (TensorPrimitives, Vector256/512 intrinsics) over unmanaged
 /// memory, using every core. Ops run synchronously.
 /// </summary>
-public sealed unsafe class CpuBackend : IBackend
+public sealed unsafe partial class CpuBackend : IBackend
 {
     private MicroKernel gemmKernel = MicroKernel.Best;
 

@@ -9,13 +9,14 @@ namespace Dsoup.Kernels.Gpu;
 /// Ops are queued on the accelerator's default stream; allocations come from a pool.
 /// Calls are serialised, and the accelerator is bound to whichever thread makes them.
 /// </summary>
-public sealed class IlgpuBackend : IBackend
+public sealed partial class IlgpuBackend : IBackend
 {
     /// <summary>Threads per group that every dsoup kernel launch uses.</summary>
     public const int GroupSize = 256;
 
     private readonly IlgpuBufferPool pool;
     private readonly IIlgpuTypedOps[] typedOps;
+    private readonly IIlgpuNeuralOps[] neuralOps;
     private readonly Lock gate = new();
 
     [ThreadStatic]
@@ -36,6 +37,12 @@ public sealed class IlgpuBackend : IBackend
             new IlgpuTypedOps<float, F32Element>(this),
             new IlgpuTypedOps<ILGPU.Half, F16Element>(this),
             new IlgpuTypedOps<ushort, BF16Element>(this),
+        ];
+        neuralOps =
+        [
+            new IlgpuNeuralOps<float, F32Element>(this),
+            new IlgpuNeuralOps<ILGPU.Half, F16Element>(this),
+            new IlgpuNeuralOps<ushort, BF16Element>(this),
         ];
         MaxGroups = Math.Max(1, accelerator.NumMultiprocessors * Math.Max(1, accelerator.MaxNumThreadsPerMultiprocessor / GroupSize) * 4);
     }

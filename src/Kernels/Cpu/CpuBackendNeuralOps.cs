@@ -1,0 +1,101 @@
+using Dsoup.Kernels.Cpu.Nn;
+using Dsoup.Kernels.Nn;
+
+namespace Dsoup.Kernels.Cpu;
+
+/// <summary>The neural-network ops of the CPU backend: address checks, then the Nn/ implementations.</summary>
+public sealed unsafe partial class CpuBackend
+{
+    public void Activate(Activation kind, DType dtype, BufferView x, BufferView result, long count)
+    {
+        long bytes = count * dtype.Size();
+        CpuActivations.Forward(kind, dtype, CpuMemory.Address(x, bytes, $"{kind} input"), CpuMemory.Address(result, bytes, $"{kind} result"), count);
+    }
+
+    public void ActivateBackward(Activation kind, DType dtype, BufferView x, BufferView gradOutput, BufferView gradInput, long count)
+    {
+        long bytes = count * dtype.Size();
+        CpuActivations.Backward(kind, dtype, CpuMemory.Address(x, bytes, $"{kind} input"),
+            CpuMemory.Address(gradOutput, bytes, $"{kind} output gradient"), CpuMemory.Address(gradInput, bytes, $"{kind} input gradient"), count);
+    }
+
+    public void Softmax(DType dtype, BufferView x, BufferView result, SoftmaxShape shape)
+    {
+        long bytes = shape.Count * dtype.Size();
+        CpuSoftmax.Forward(dtype, CpuMemory.Address(x, bytes, "softmax input"), CpuMemory.Address(result, bytes, "softmax result"), shape);
+    }
+
+    public void SoftmaxBackward(DType dtype, BufferView y, BufferView gradOutput, BufferView gradInput, SoftmaxShape shape)
+    {
+        long bytes = shape.Count * dtype.Size();
+        CpuSoftmax.Backward(dtype, CpuMemory.Address(y, bytes, "softmax output"),
+            CpuMemory.Address(gradOutput, bytes, "softmax output gradient"), CpuMemory.Address(gradInput, bytes, "softmax input gradient"), shape);
+    }
+
+    public void Normalize(DType dtype, BufferView x, BufferView weight, BufferView bias, BufferView y,
+        BufferView mean, BufferView rstd, NormShape shape, float eps)
+    {
+        long bytes = shape.Count * dtype.Size(), parameterBytes = shape.Channels * dtype.Size();
+        CpuNormalization.Forward(dtype, CpuMemory.Address(x, bytes, "norm input"),
+            CpuMemory.Address(weight, parameterBytes, "norm weight"), CpuMemory.Address(bias, parameterBytes, "norm bias"),
+            CpuMemory.Address(y, bytes, "norm result"), CpuMemory.Address(mean, shape.Rows * 4, "norm mean"),
+            CpuMemory.Address(rstd, shape.Rows * 4, "norm rstd"), shape, eps);
+    }
+
+    public void NormalizeBackward(DType dtype, BufferView x, BufferView weight, BufferView mean, BufferView rstd,
+        BufferView gradOutput, BufferView gradInput, BufferView gradWeight, BufferView gradBias, NormShape shape)
+    {
+        long bytes = shape.Count * dtype.Size(), parameterBytes = shape.Channels * dtype.Size();
+        CpuNormalization.Backward(dtype, CpuMemory.Address(x, bytes, "norm input"),
+            CpuMemory.Address(weight, parameterBytes, "norm weight"), CpuMemory.Address(mean, shape.Rows * 4, "norm mean"),
+            CpuMemory.Address(rstd, shape.Rows * 4, "norm rstd"), CpuMemory.Address(gradOutput, bytes, "norm output gradient"),
+            CpuMemory.Address(gradInput, bytes, "norm input gradient"), CpuMemory.Address(gradWeight, parameterBytes, "norm weight gradient"),
+            CpuMemory.Address(gradBias, parameterBytes, "norm bias gradient"), shape);
+    }
+
+    public void CopyAxis(DType dtype, BufferView source, BufferView destination, AxisCopy copy) =>
+        CpuLayout.CopyAxis(dtype.Size(), CpuMemory.Address(source, copy.SourceCount * dtype.Size(), "axis copy source"),
+            CpuMemory.Address(destination, copy.DestinationCount * dtype.Size(), "axis copy destination"), copy);
+
+    public void SwapAxes(DType dtype, BufferView source, BufferView destination, AxisSwap swap) =>
+        CpuLayout.SwapAxes(dtype.Size(), CpuMemory.Address(source, swap.Count * dtype.Size(), "axis swap source"),
+            CpuMemory.Address(destination, swap.Count * dtype.Size(), "axis swap destination"), swap);
+
+    public void Upsample(DType dtype, BufferView source, BufferView result, long planes, int height, int width, int factor)
+    {
+        long count = planes * height * width;
+        CpuLayout.Upsample(dtype.Size(), CpuMemory.Address(source, count * dtype.Size(), "upsample input"),
+            CpuMemory.Address(result, count * factor * factor * dtype.Size(), "upsample result"), planes, height, width, factor);
+    }
+
+    public void UpsampleBackward(DType dtype, BufferView gradOutput, BufferView gradInput, long planes, int height, int width, int factor)
+    {
+        long count = planes * height * width;
+        CpuLayout.UpsampleBackward(dtype, CpuMemory.Address(gradOutput, count * factor * factor * dtype.Size(), "upsample output gradient"),
+            CpuMemory.Address(gradInput, count * dtype.Size(), "upsample input gradient"), planes, height, width, factor);
+    }
+
+    public void ImageToColumns(DType dtype, BufferView image, BufferView columns, ConvGeometry geometry, int firstPixel, int pixels) =>
+        CpuConvolution.ImageToColumns(dtype.Size(), CpuMemory.Address(image, geometry.ImageCount * dtype.Size(), "convolution input"),
+            CpuMemory.Address(columns, (long)pixels * geometry.Patch * dtype.Size(), "convolution columns"), geometry, firstPixel, pixels);
+
+    public void ColumnsToImage(DType dtype, BufferView columns, BufferView image, ConvGeometry geometry, int firstPixel, int pixels) =>
+        CpuConvolution.ColumnsToImage(dtype, CpuMemory.Address(columns, (long)pixels * geometry.Patch * dtype.Size(), "convolution columns"),
+            CpuMemory.Address(image, geometry.ImageCount * dtype.Size(), "convolution input gradient"), geometry, firstPixel, pixels);
+
+    public void AdamW(DType gradType, BufferView parameters, BufferView gradients, BufferView moment1, BufferView moment2,
+        BufferView gradientScale, long count, AdamWStep step)
+    {
+        float scale = *(float*)CpuMemory.Address(gradientScale, 4, "AdamW gradient scale");
+        CpuAdamW.Step(gradType, CpuMemory.Address(parameters, count * 4, "AdamW parameters"),
+            CpuMemory.Address(gradients, count * gradType.Size(), "AdamW gradients"),
+            CpuMemory.Address(moment1, count * 4, "AdamW first moment"), CpuMemory.Address(moment2, count * 4, "AdamW second moment"),
+            scale, count, step);
+    }
+
+    public void GradientScale(BufferView sumOfSquares, BufferView scale, float maxNorm, float inverseLossScale)
+    {
+        float sum = *(float*)CpuMemory.Address(sumOfSquares, 4, "gradient sum of squares");
+        *(float*)CpuMemory.Address(scale, 4, "gradient scale") = OptimizerMath.GradientScale(sum, maxNorm, inverseLossScale);
+    }
+}

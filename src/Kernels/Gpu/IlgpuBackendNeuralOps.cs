@@ -1,0 +1,64 @@
+using Dsoup.Kernels.Gpu.Kernels;
+using Dsoup.Kernels.Nn;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dsoup.Kernels.Gpu;
+
+/// <summary>The neural-network ops of the ILGPU backend, dispatched to the kernels of the data's dtype.</summary>
+public sealed partial class IlgpuBackend
+{
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, float, float>? gradientScale;
+
+    private IIlgpuNeuralOps Neural(DType dtype) => neuralOps[(int)dtype];
+
+    public void Activate(Activation kind, DType dtype, BufferView x, BufferView result, long count) =>
+        Run(() => Neural(dtype).Activate(kind, x, result, count));
+
+    public void ActivateBackward(Activation kind, DType dtype, BufferView x, BufferView gradOutput, BufferView gradInput, long count) =>
+        Run(() => Neural(dtype).ActivateBackward(kind, x, gradOutput, gradInput, count));
+
+    public void Softmax(DType dtype, BufferView x, BufferView result, SoftmaxShape shape) =>
+        Run(() => Neural(dtype).Softmax(x, result, shape));
+
+    public void SoftmaxBackward(DType dtype, BufferView y, BufferView gradOutput, BufferView gradInput, SoftmaxShape shape) =>
+        Run(() => Neural(dtype).SoftmaxBackward(y, gradOutput, gradInput, shape));
+
+    public void Normalize(DType dtype, BufferView x, BufferView weight, BufferView bias, BufferView y,
+        BufferView mean, BufferView rstd, NormShape shape, float eps) =>
+        Run(() => Neural(dtype).Normalize(x, weight, bias, y, mean, rstd, shape, eps));
+
+    public void NormalizeBackward(DType dtype, BufferView x, BufferView weight, BufferView mean, BufferView rstd,
+        BufferView gradOutput, BufferView gradInput, BufferView gradWeight, BufferView gradBias, NormShape shape) =>
+        Run(() => Neural(dtype).NormalizeBackward(x, weight, mean, rstd, gradOutput, gradInput, gradWeight, gradBias, shape));
+
+    public void CopyAxis(DType dtype, BufferView source, BufferView destination, AxisCopy copy) =>
+        Run(() => Neural(dtype).CopyAxis(source, destination, copy));
+
+    public void SwapAxes(DType dtype, BufferView source, BufferView destination, AxisSwap swap) =>
+        Run(() => Neural(dtype).SwapAxes(source, destination, swap));
+
+    public void Upsample(DType dtype, BufferView source, BufferView result, long planes, int height, int width, int factor) =>
+        Run(() => Neural(dtype).Upsample(source, result, planes, height, width, factor));
+
+    public void UpsampleBackward(DType dtype, BufferView gradOutput, BufferView gradInput, long planes, int height, int width, int factor) =>
+        Run(() => Neural(dtype).UpsampleBackward(gradOutput, gradInput, planes, height, width, factor));
+
+    public void ImageToColumns(DType dtype, BufferView image, BufferView columns, ConvGeometry geometry, int firstPixel, int pixels) =>
+        Run(() => Neural(dtype).ImageToColumns(image, columns, geometry, firstPixel, pixels));
+
+    public void ColumnsToImage(DType dtype, BufferView columns, BufferView image, ConvGeometry geometry, int firstPixel, int pixels) =>
+        Run(() => Neural(dtype).ColumnsToImage(columns, image, geometry, firstPixel, pixels));
+
+    public void AdamW(DType gradType, BufferView parameters, BufferView gradients, BufferView moment1, BufferView moment2,
+        BufferView gradientScale, long count, AdamWStep step) =>
+        Run(() => Neural(gradType).AdamW(parameters, gradients, moment1, moment2, gradientScale, count, step));
+
+    public void GradientScale(BufferView sumOfSquares, BufferView scale, float maxNorm, float inverseLossScale) =>
+        Run(() =>
+        {
+            gradientScale ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, float, float>(OptimizerKernels.GradientScale);
+            gradientScale(new KernelConfig(1, GroupSize), View<float>(sumOfSquares, 1, "gradient sum of squares"),
+                View<float>(scale, 1, "gradient scale"), maxNorm, inverseLossScale);
+        });
+}

@@ -1,0 +1,181 @@
+using Dsoup.Kernels.Gpu.Kernels;
+using Dsoup.Kernels.Nn;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dsoup.Kernels.Gpu;
+
+/// <summary>The neural-network kernels of one dtype on one accelerator (see <see cref="INeuralOps"/>).</summary>
+internal interface IIlgpuNeuralOps
+{
+    void Activate(Activation kind, BufferView x, BufferView result, long count);
+
+    void ActivateBackward(Activation kind, BufferView x, BufferView gradOutput, BufferView gradInput, long count);
+
+    void Softmax(BufferView x, BufferView result, SoftmaxShape shape);
+
+    void SoftmaxBackward(BufferView y, BufferView gradOutput, BufferView gradInput, SoftmaxShape shape);
+
+    void Normalize(BufferView x, BufferView weight, BufferView bias, BufferView y, BufferView mean, BufferView rstd, NormShape shape, float eps);
+
+    void NormalizeBackward(BufferView x, BufferView weight, BufferView mean, BufferView rstd, BufferView gradOutput,
+        BufferView gradInput, BufferView gradWeight, BufferView gradBias, NormShape shape);
+
+    void CopyAxis(BufferView source, BufferView destination, AxisCopy copy);
+
+    void SwapAxes(BufferView source, BufferView destination, AxisSwap swap);
+
+    void Upsample(BufferView source, BufferView result, long planes, int height, int width, int factor);
+
+    void UpsampleBackward(BufferView gradOutput, BufferView gradInput, long planes, int height, int width, int factor);
+
+    void ImageToColumns(BufferView image, BufferView columns, ConvGeometry geometry, int firstPixel, int pixels);
+
+    void ColumnsToImage(BufferView columns, BufferView image, ConvGeometry geometry, int firstPixel, int pixels);
+
+    /// <summary>AdamW with gradients of this dtype.</summary>
+    void AdamW(BufferView parameters, BufferView gradients, BufferView moment1, BufferView moment2, BufferView gradientScale, long count, AdamWStep step);
+}
+
+/// <summary>The neural-network kernels of one dtype on one accelerator, loaded on first use and kept.</summary>
+internal sealed class IlgpuNeuralOps<T, E> : IIlgpuNeuralOps
+    where T : unmanaged
+    where E : struct, IElement<T>
+{
+    private readonly IlgpuBackend backend;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, long, int>? activate;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, long, int>? activateBackward;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, SoftmaxShape>? softmax;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, SoftmaxShape>? softmaxBackward;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<float>, NormShape, float>? normalize;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<T>, ArrayView<T>, NormShape>? normalizeInput;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<T>, ArrayView<T>, ArrayView<T>, NormShape>? normalizeParameters;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, AxisCopy>? copyAxis;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, AxisSwap>? swapAxes;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, long, int, int, int>? upsample;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, long, int, int, int>? upsampleBackward;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ConvGeometry, int, int>? imageToColumns;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ConvGeometry, int, int>? columnsToImage;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, AdamWScalars>? adamW;
+
+    public IlgpuNeuralOps(IlgpuBackend backend) => this.backend = backend;
+
+    private Accelerator Accelerator => backend.Accelerator;
+
+    private ArrayView<T> View(BufferView view, long count, string what) => backend.View<T>(view, count, what);
+
+    private ArrayView<float> Floats(BufferView view, long count, string what) => backend.View<float>(view, count, what);
+
+    /// <summary>One group of <see cref="IlgpuBackend.GroupSize"/> threads per item (row or channel), capped at the device's fill.</summary>
+    private KernelConfig PerItem(long items) => new((int)Math.Clamp(items, 1, backend.MaxGroups), IlgpuBackend.GroupSize);
+
+    public void Activate(Activation kind, BufferView x, BufferView result, long count)
+    {
+        activate ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, long, int>(ActivationKernels.Activate<T, E>);
+        activate(backend.Streaming(count), View(x, count, $"{kind} input"), View(result, count, $"{kind} result"), count, (int)kind);
+    }
+
+    public void ActivateBackward(Activation kind, BufferView x, BufferView gradOutput, BufferView gradInput, long count)
+    {
+        activateBackward ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, long, int>(ActivationKernels.ActivateBackward<T, E>);
+        activateBackward(backend.Streaming(count), View(x, count, $"{kind} input"), View(gradOutput, count, $"{kind} output gradient"),
+            View(gradInput, count, $"{kind} input gradient"), count, (int)kind);
+    }
+
+    public void Softmax(BufferView x, BufferView result, SoftmaxShape shape)
+    {
+        softmax ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, SoftmaxShape>(SoftmaxKernels.Softmax<T, E>);
+        softmax(PerItem(shape.Rows), View(x, shape.Count, "softmax input"), View(result, shape.Count, "softmax result"), shape);
+    }
+
+    public void SoftmaxBackward(BufferView y, BufferView gradOutput, BufferView gradInput, SoftmaxShape shape)
+    {
+        softmaxBackward ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, SoftmaxShape>(SoftmaxKernels.SoftmaxBackward<T, E>);
+        softmaxBackward(PerItem(shape.Rows), View(y, shape.Count, "softmax output"), View(gradOutput, shape.Count, "softmax output gradient"),
+            View(gradInput, shape.Count, "softmax input gradient"), shape);
+    }
+
+    public void Normalize(BufferView x, BufferView weight, BufferView bias, BufferView y, BufferView mean, BufferView rstd, NormShape shape, float eps)
+    {
+        normalize ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<float>, NormShape, float>(
+            NormKernels.Normalize<T, E>);
+        normalize(PerItem(shape.Rows), View(x, shape.Count, "norm input"), View(weight, shape.Channels, "norm weight"),
+            View(bias, shape.Channels, "norm bias"), View(y, shape.Count, "norm result"),
+            Floats(mean, shape.Rows, "norm mean"), Floats(rstd, shape.Rows, "norm rstd"), shape, eps);
+    }
+
+    public void NormalizeBackward(BufferView x, BufferView weight, BufferView mean, BufferView rstd, BufferView gradOutput,
+        BufferView gradInput, BufferView gradWeight, BufferView gradBias, NormShape shape)
+    {
+        normalizeInput ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<T>, ArrayView<T>, NormShape>(
+            NormKernels.NormalizeBackwardInput<T, E>);
+        normalizeParameters ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<T>, ArrayView<T>, ArrayView<T>, NormShape>(
+            NormKernels.NormalizeBackwardParameters<T, E>);
+        var xs = View(x, shape.Count, "norm input");
+        var means = Floats(mean, shape.Rows, "norm mean");
+        var rstds = Floats(rstd, shape.Rows, "norm rstd");
+        var g = View(gradOutput, shape.Count, "norm output gradient");
+        normalizeInput(PerItem(shape.Rows), xs, View(weight, shape.Channels, "norm weight"), means, rstds, g,
+            View(gradInput, shape.Count, "norm input gradient"), shape);
+        normalizeParameters(PerItem(shape.Channels), xs, means, rstds, g, View(gradWeight, shape.Channels, "norm weight gradient"),
+            View(gradBias, shape.Channels, "norm bias gradient"), shape);
+    }
+
+    public void CopyAxis(BufferView source, BufferView destination, AxisCopy copy)
+    {
+        copyAxis ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, AxisCopy>(LayoutKernels.CopyAxis<T, E>);
+        copyAxis(backend.Streaming(copy.CopiedCount), View(source, copy.SourceCount, "axis copy source"),
+            View(destination, copy.DestinationCount, "axis copy destination"), copy);
+    }
+
+    public void SwapAxes(BufferView source, BufferView destination, AxisSwap swap)
+    {
+        swapAxes ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, AxisSwap>(LayoutKernels.SwapAxes<T, E>);
+        swapAxes(backend.Streaming(swap.Count), View(source, swap.Count, "axis swap source"), View(destination, swap.Count, "axis swap destination"), swap);
+    }
+
+    public void Upsample(BufferView source, BufferView result, long planes, int height, int width, int factor)
+    {
+        upsample ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, long, int, int, int>(LayoutKernels.Upsample<T, E>);
+        long count = planes * height * width;
+        upsample(backend.Streaming(count * factor * factor), View(source, count, "upsample input"),
+            View(result, count * factor * factor, "upsample result"), planes, height, width, factor);
+    }
+
+    public void UpsampleBackward(BufferView gradOutput, BufferView gradInput, long planes, int height, int width, int factor)
+    {
+        upsampleBackward ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, long, int, int, int>(LayoutKernels.UpsampleBackward<T, E>);
+        long count = planes * height * width;
+        upsampleBackward(backend.Streaming(count), View(gradOutput, count * factor * factor, "upsample output gradient"),
+            View(gradInput, count, "upsample input gradient"), planes, height, width, factor);
+    }
+
+    public void ImageToColumns(BufferView image, BufferView columns, ConvGeometry geometry, int firstPixel, int pixels)
+    {
+        imageToColumns ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ConvGeometry, int, int>(ConvolutionKernels.ImageToColumns<T, E>);
+        long count = (long)pixels * geometry.Patch;
+        imageToColumns(backend.Streaming(count), View(image, geometry.ImageCount, "convolution input"),
+            View(columns, count, "convolution columns"), geometry, firstPixel, pixels);
+    }
+
+    public void ColumnsToImage(BufferView columns, BufferView image, ConvGeometry geometry, int firstPixel, int pixels)
+    {
+        columnsToImage ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ConvGeometry, int, int>(ConvolutionKernels.ColumnsToImage<T, E>);
+        columnsToImage(backend.Streaming(geometry.ImageCount), View(columns, (long)pixels * geometry.Patch, "convolution columns"),
+            View(image, geometry.ImageCount, "convolution input gradient"), geometry, firstPixel, pixels);
+    }
+
+    public void AdamW(BufferView parameters, BufferView gradients, BufferView moment1, BufferView moment2, BufferView gradientScale, long count, AdamWStep step)
+    {
+        adamW ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, AdamWScalars>(
+            OptimizerKernels.AdamW<T, E>);
+        var scalars = new AdamWScalars
+        {
+            LearningRate = step.LearningRate, Beta1 = step.Beta1, Beta2 = step.Beta2, Epsilon = step.Epsilon,
+            WeightDecay = step.WeightDecay, BiasCorrection1 = step.BiasCorrection1, BiasCorrection2 = step.BiasCorrection2,
+        };
+        adamW(backend.Streaming(count), Floats(parameters, count, "AdamW parameters"), View(gradients, count, "AdamW gradients"),
+            Floats(moment1, count, "AdamW first moment"), Floats(moment2, count, "AdamW second moment"),
+            Floats(gradientScale, 1, "AdamW gradient scale"), count, scalars);
+    }
+}

@@ -1,0 +1,66 @@
+using Dsoup.Kernels.Nn;
+
+namespace Dsoup.Kernels;
+
+/// <summary>
+/// The neural-network half of a backend's op set: each forward with the backward it needs. Same
+/// conventions as <see cref="IBackend"/>: dense data, f32 arithmetic, f16/bf16 rounded on store, and
+/// every reduction in a fixed order so results do not change from run to run. Buffers documented
+/// as f32 are f32 whatever the data's dtype.
+/// </summary>
+public interface INeuralOps
+{
+    void Activate(Activation kind, DType dtype, BufferView x, BufferView result, long count);
+
+    /// <summary>gradInput = gradOutput · f′(x).</summary>
+    void ActivateBackward(Activation kind, DType dtype, BufferView x, BufferView gradOutput, BufferView gradInput, long count);
+
+    void Softmax(DType dtype, BufferView x, BufferView result, SoftmaxShape shape);
+
+    /// <summary>gradInput = y · (gradOutput − Σ gradOutput·y) per row, from the softmax output y.</summary>
+    void SoftmaxBackward(DType dtype, BufferView y, BufferView gradOutput, BufferView gradInput, SoftmaxShape shape);
+
+    /// <summary>
+    /// y = (x − mean)·rstd·weight[c] + bias[c] per row, with rstd = 1/√(biased variance + eps); writes the
+    /// rows' mean and rstd (f32, one per row) for the backward pass.
+    /// </summary>
+    void Normalize(DType dtype, BufferView x, BufferView weight, BufferView bias, BufferView y,
+        BufferView mean, BufferView rstd, NormShape shape, float eps);
+
+    /// <summary>Gradients of <see cref="Normalize"/> for x, weight and bias (overwritten, not accumulated).</summary>
+    void NormalizeBackward(DType dtype, BufferView x, BufferView weight, BufferView mean, BufferView rstd,
+        BufferView gradOutput, BufferView gradInput, BufferView gradWeight, BufferView gradBias, NormShape shape);
+
+    void CopyAxis(DType dtype, BufferView source, BufferView destination, AxisCopy copy);
+
+    void SwapAxes(DType dtype, BufferView source, BufferView destination, AxisSwap swap);
+
+    /// <summary>Nearest upsampling of <paramref name="planes"/> planes of height × width by an integer factor.</summary>
+    void Upsample(DType dtype, BufferView source, BufferView result, long planes, int height, int width, int factor);
+
+    /// <summary>The adjoint of <see cref="Upsample"/>: each input pixel's gradient is the sum over its factor² copies.</summary>
+    void UpsampleBackward(DType dtype, BufferView gradOutput, BufferView gradInput, long planes, int height, int width, int factor);
+
+    /// <summary>
+    /// Writes rows [firstPixel, firstPixel + pixels) of one image's column matrix (see <see cref="ConvGeometry"/>)
+    /// into <paramref name="columns"/>, [pixels, Patch]; padding reads as zero.
+    /// </summary>
+    void ImageToColumns(DType dtype, BufferView image, BufferView columns, ConvGeometry geometry, int firstPixel, int pixels);
+
+    /// <summary>The adjoint of <see cref="ImageToColumns"/>: adds the column rows back into the image's gradient.</summary>
+    void ColumnsToImage(DType dtype, BufferView columns, BufferView image, ConvGeometry geometry, int firstPixel, int pixels);
+
+    /// <summary>
+    /// One AdamW update in place of f32 parameters and moments from gradients of <paramref name="gradType"/>,
+    /// scaled by the f32 at <paramref name="gradientScale"/> (a device scalar, so no host round trip).
+    /// </summary>
+    void AdamW(DType gradType, BufferView parameters, BufferView gradients, BufferView moment1, BufferView moment2,
+        BufferView gradientScale, long count, AdamWStep step);
+
+    /// <summary>
+    /// The factor AdamW applies to gradients, from their f32 sum of squares (one device scalar):
+    /// <paramref name="inverseLossScale"/> · min(1, maxNorm / (‖g‖ + 1e-6)) with ‖g‖ the unscaled norm
+    /// (no clipping when maxNorm ≤ 0), or NaN when the sum is not finite, so the step is skipped.
+    /// </summary>
+    void GradientScale(BufferView sumOfSquares, BufferView scale, float maxNorm, float inverseLossScale);
+}

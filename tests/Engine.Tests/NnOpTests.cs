@@ -1,0 +1,94 @@
+using Dsoup.Engine.Tests.Harness;
+
+namespace Dsoup.Engine.Tests;
+
+/// <summary>The neural-network ops, forward against float64 references and backward against finite differences, on every backend and dtype.</summary>
+public class NnOpTests
+{
+    private static double[] Map(double[] x, Func<double, double> f) => x.Select(f).ToArray();
+
+    private static OpCase Convolution(string name, int n, int c, int h, int w, int o, int k, int stride, Padding2d pad, bool bias, long? budget = null) =>
+        new(name, bias ? [new(n, c, h, w), new(o, c, k, k), new(o)] : [new(n, c, h, w), new(o, c, k, k)],
+            t =>
+            {
+                Ops.ConvolutionColumnBudget = budget;
+                try
+                {
+                    return Ops.Conv2d(t[0], t[1], bias ? t[2] : null, stride, pad);
+                }
+                finally
+                {
+                    Ops.ConvolutionColumnBudget = null;
+                }
+            },
+            x => NnReference.Conv2d(x[0], x[1], bias ? x[2] : null, n, c, h, w, o, k, k, stride, pad.Top, pad.Left, pad.Bottom, pad.Right));
+
+    private static OpCase AttentionCase(string name, int batch, int queries, int keys, int channels, int heads, bool causal) =>
+        new(name, [new(batch, queries, channels), new(batch, keys, channels), new(batch, keys, channels)],
+            t => Ops.Attention(t[0], t[1], t[2], heads, causal),
+            x => NnReference.Attention(x[0], x[1], x[2], batch, queries, keys, channels, heads, causal));
+
+    public static readonly OpCase[] Cases =
+    [
+        new("Silu", [new(3, 11)], t => Ops.Silu(t[0]), x => Map(x[0], NnReference.Silu)) { Scale = 4 },
+        new("Gelu", [new(3, 11)], t => Ops.Gelu(t[0]), x => Map(x[0], NnReference.Gelu)) { Scale = 4 },
+        new("QuickGelu", [new(3, 11)], t => Ops.QuickGelu(t[0]), x => Map(x[0], NnReference.QuickGelu)) { Scale = 4 },
+        new("Geglu", [new(2, 3, 8)], t => Ops.Geglu(t[0]), x => Enumerable.Range(0, 6)
+            .SelectMany(r => Enumerable.Range(0, 4).Select(j => x[0][r * 8 + j] * NnReference.Gelu(x[0][r * 8 + 4 + j]))).ToArray()) { Scale = 2 },
+        new("Softmax", [new(2, 3, 7)], t => Ops.Softmax(t[0]), x => NnReference.Softmax(x[0], 7)) { Scale = 3 },
+        new("SoftmaxCausal", [new(2, 3, 5)], t => Ops.Softmax(t[0], causal: true), x => NnReference.Softmax(x[0], 5, queries: 3)) { Scale = 3 },
+        new("LayerNorm", [new(5, 9), new(9), new(9)], t => Ops.LayerNorm(t[0], t[1], t[2]),
+            x => NnReference.LayerNorm(x[0], x[1], x[2], 9, 1e-5)) { Scale = 2 },
+        new("GroupNorm", [new(2, 6, 3, 2), new(6), new(6)], t => Ops.GroupNorm(t[0], 3, t[1], t[2], 1e-6f),
+            x => NnReference.GroupNorm(x[0], x[1], x[2], 2, 6, 3, 6, 1e-6)) { Scale = 2 },
+        new("Narrow", [new(2, 5, 3)], t => Ops.Narrow(t[0], 1, 1, 3) * 2f,
+            x => Enumerable.Range(0, 2).SelectMany(o => x[0].Skip(o * 15 + 3).Take(9)).Select(v => 2 * v).ToArray()),
+        new("Concat", [new(2, 2, 3), new(2, 1, 3)], t => Ops.Concat([t[0], t[1]], 1) * 3f,
+            x => Enumerable.Range(0, 2).SelectMany(o => x[0].Skip(o * 6).Take(6).Concat(x[1].Skip(o * 3).Take(3))).Select(v => 3 * v).ToArray()),
+        new("SwapAxes", [new(2, 3, 4, 2)], t => Ops.SwapAxes(t[0], 1) * 0.5f, x =>
+        {
+            var y = new double[48];
+            for (int o = 0; o < 2; o++)
+                for (int a = 0; a < 3; a++)
+                    for (int b = 0; b < 4; b++)
+                        for (int i = 0; i < 2; i++)
+                            y[((o * 4 + b) * 3 + a) * 2 + i] = 0.5 * x[0][((o * 3 + a) * 4 + b) * 2 + i];
+            return y;
+        }),
+        new("AddPerChannel", [new(2, 3, 2, 2), new(2, 3)], t => Ops.AddPerChannel(t[0], t[1]),
+            x => x[0].Select((v, i) => v + x[1][i / 4]).ToArray()),
+        new("UpsampleNearest", [new(1, 2, 2, 3)], t => Ops.UpsampleNearest(t[0], 2) * 1.5f, x =>
+        {
+            var y = new double[48];
+            for (int p = 0; p < 2; p++)
+                for (int r = 0; r < 4; r++)
+                    for (int c = 0; c < 6; c++)
+                        y[(p * 4 + r) * 6 + c] = 1.5 * x[0][(p * 2 + r / 2) * 3 + c / 2];
+            return y;
+        }),
+        Convolution("Conv3x3", 2, 3, 5, 4, 4, 3, 1, Padding2d.Same(1), bias: true),
+        Convolution("Conv3x3Tiled", 1, 2, 4, 5, 3, 3, 1, Padding2d.Same(1), bias: true, budget: 2 * 18 + 5),
+        Convolution("Conv3x3Stride2VaeDown", 1, 2, 6, 5, 3, 3, 2, Padding2d.BottomRight(1), bias: true),
+        Convolution("Conv1x1", 2, 4, 3, 3, 5, 1, 1, Padding2d.Same(0), bias: false),
+        new("Linear", [new(2, 3, 5), new(4, 5), new(4)], t => Ops.Linear(t[0], t[1], t[2]), x =>
+            Enumerable.Range(0, 6).SelectMany(r => Enumerable.Range(0, 4).Select(o =>
+                x[2][o] + Enumerable.Range(0, 5).Sum(i => x[0][r * 5 + i] * x[1][o * 5 + i]))).ToArray()),
+        AttentionCase("SelfAttention", 2, 5, 5, 8, 2, causal: false),
+        AttentionCase("CrossAttention", 1, 6, 3, 8, 4, causal: false),
+        AttentionCase("CausalAttention", 1, 4, 4, 6, 3, causal: true),
+        new("MseWeighted", [new(3, 2, 2), new(3, 2, 2), new(3)], t => Ops.MseLoss(t[0], t[1], t[2]), x =>
+            [Enumerable.Range(0, 3).Sum(n => x[2][n] * Enumerable.Range(0, 4).Average(j => Math.Pow(x[0][n * 4 + j] - x[1][n * 4 + j], 2))) / 3]),
+    ];
+
+    public static TheoryData<string, string, DType> Matrix3 => OpMatrix.Of(Cases);
+
+    [Theory]
+    [MemberData(nameof(Matrix3))]
+    public void Forward(string op, string device, DType dtype) =>
+        OpHarness.CheckForward(Cases.Single(c => c.Name == op), device, dtype);
+
+    [Theory]
+    [MemberData(nameof(Matrix3))]
+    public void Backward(string op, string device, DType dtype) =>
+        OpHarness.CheckBackward(Cases.Single(c => c.Name == op), device, dtype);
+}
