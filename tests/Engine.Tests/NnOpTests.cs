@@ -41,6 +41,13 @@ public class NnOpTests
             x => NnReference.LayerNorm(x[0], x[1], x[2], 9, 1e-5)) { Scale = 2 },
         new("GroupNorm", [new(2, 6, 3, 2), new(6), new(6)], t => Ops.GroupNorm(t[0], 3, t[1], t[2], 1e-6f),
             x => NnReference.GroupNorm(x[0], x[1], x[2], 2, 6, 3, 6, 1e-6)) { Scale = 2 },
+        // Rows longer than the GPU kernels' one-thread-per-row limit (256) take the group-per-row path.
+        new("SoftmaxLongRows", [new(2, 300)], t => Ops.Softmax(t[0]), x => NnReference.Softmax(x[0], 300)) { Scale = 3 },
+        new("SoftmaxCausalLongRows", [new(3, 300)], t => Ops.Softmax(t[0], causal: true), x => NnReference.Softmax(x[0], 300, queries: 3)) { Scale = 3 },
+        new("LayerNormLongRows", [new(3, 300), new(300), new(300)], t => Ops.LayerNorm(t[0], t[1], t[2]),
+            x => NnReference.LayerNorm(x[0], x[1], x[2], 300, 1e-5)) { Scale = 2 },
+        new("GroupNormLongRows", [new(2, 4, 12, 12), new(4), new(4)], t => Ops.GroupNorm(t[0], 2, t[1], t[2]),
+            x => NnReference.GroupNorm(x[0], x[1], x[2], 2, 4, 2, 144, 1e-5)) { Scale = 2 },
         new("Narrow", [new(2, 5, 3)], t => Ops.Narrow(t[0], 1, 1, 3) * 2f,
             x => Enumerable.Range(0, 2).SelectMany(o => x[0].Skip(o * 15 + 3).Take(9)).Select(v => 2 * v).ToArray()),
         new("Concat", [new(2, 2, 3), new(2, 1, 3)], t => Ops.Concat([t[0], t[1]], 1) * 3f,

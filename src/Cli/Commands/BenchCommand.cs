@@ -23,6 +23,7 @@ internal static class BenchCommand
         command.Subcommands.Add(Convert(context));
         command.Subcommands.Add(Gemm(context));
         command.Subcommands.Add(Merge(context));
+        command.Subcommands.Add(BenchOpsCommand.Create(context));
         command.Subcommands.Add(State(context));
         return command;
     }

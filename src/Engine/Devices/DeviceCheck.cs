@@ -13,8 +13,8 @@ public sealed record DeviceCheckResult(string Op, DType DType, double MaxRelativ
 
 /// <summary>
 /// Runs every op family (elementwise, reductions, batched and transposed GEMM, conversion, Philox
-/// random numbers, and a backward pass) on a device and on the CPU backend with the same inputs, and
-/// compares. It answers "do this machine's GPU kernels compute what the tested CPU backend computes?"
+/// random numbers, activations, softmax, norms, convolution, attention, upsampling, and two backward
+/// passes) on a device and on the CPU backend with the same inputs, and compares. It answers "do this machine's GPU kernels compute what the tested CPU backend computes?"
 /// on machines where the test suite cannot run (no SDK), and is what scripts/gpu-check.sh reports.
 /// </summary>
 public static class DeviceCheck
@@ -31,6 +31,7 @@ public static class DeviceCheck
             }
         }
         results.Add(Compare("MatMul backward (dA, dB)", DType.F32, device, cpu, Backward));
+        results.Add(Compare("Conv2d → GroupNorm → SiLU backward (dx, dW, dγ)", DType.F32, device, cpu, NetworkBackward));
         return results;
     }
 
@@ -58,6 +59,17 @@ public static class DeviceCheck
         yield return ("MatMul batched 3×48×64×80", (d, t) => Eval(Ops.MatMul(Input(d, t, [3, 48, 80], 17), Input(d, t, [3, 80, 64], 18))));
         yield return ("Convert to f32", (d, t) => Eval(Ops.Convert(Input(d, t, [999], 19), DType.F32)));
         yield return ("RandN (Philox)", (d, t) => Eval(Tensor.RandN(new Shape(4, 1001), 99, t, d, offset: 5)));
+        yield return ("SiLU", (d, t) => Eval(Ops.Silu(Input(d, t, [3, 500], 23))));
+        yield return ("GELU", (d, t) => Eval(Ops.Gelu(Input(d, t, [3, 500], 24))));
+        yield return ("Softmax 64×77", (d, t) => Eval(Ops.Softmax(Input(d, t, [64, 77], 25))));
+        yield return ("Softmax causal 3×77×77", (d, t) => Eval(Ops.Softmax(Input(d, t, [3, 77, 77], 26), causal: true)));
+        yield return ("Softmax 8×1000", (d, t) => Eval(Ops.Softmax(Input(d, t, [8, 1000], 27))));
+        yield return ("LayerNorm 77×768", (d, t) => Eval(Ops.LayerNorm(Input(d, t, [77, 768], 28), Input(d, t, [768], 29), Input(d, t, [768], 30))));
+        yield return ("GroupNorm 2×64×16×16", (d, t) => Eval(Ops.GroupNorm(Input(d, t, [2, 64, 16, 16], 31), 32, Input(d, t, [64], 32), Input(d, t, [64], 33))));
+        yield return ("Conv2d 3×3 2×16×24×24→32", (d, t) => Eval(Ops.Conv2d(Input(d, t, [2, 16, 24, 24], 34), Input(d, t, [32, 16, 3, 3], 35), Input(d, t, [32], 36), 1, Padding2d.Same(1))));
+        yield return ("Conv2d stride 2 VAE down", (d, t) => Eval(Ops.Conv2d(Input(d, t, [1, 8, 17, 16], 37), Input(d, t, [8, 8, 3, 3], 38), null, 2, Padding2d.BottomRight(1))));
+        yield return ("Attention 2×64×64, 8 heads", (d, t) => Eval(Ops.Attention(Input(d, t, [2, 64, 64], 39), Input(d, t, [2, 64, 64], 40), Input(d, t, [2, 64, 64], 41), 8)));
+        yield return ("Upsample ×2", (d, t) => Eval(Ops.UpsampleNearest(Input(d, t, [1, 4, 9, 7], 42))));
     }
 
     /// <summary>Runs a case inside a step, so its inputs and intermediates are freed together.</summary>
@@ -78,6 +90,24 @@ public static class DeviceCheck
             tape.Backward(Ops.Sum(Ops.MatMul(a, b) * Input(device, dtype, [31, 29], 22)));
         }
         return [.. a.Grad!.ToArray(), .. b.Grad!.ToArray()];
+    }
+
+    private static float[] NetworkBackward(Device device, DType dtype)
+    {
+        using Tensor x = Input(device, dtype, [2, 8, 12, 12], 50).Persist();
+        using Tensor w = Input(device, dtype, [16, 8, 3, 3], 51).Persist();
+        using Tensor gamma = Input(device, dtype, [16], 52).Persist();
+        using Tensor beta = Input(device, dtype, [16], 53).Persist();
+        foreach (Tensor t in new[] { x, w, gamma })
+        {
+            t.RequiresGrad = true;
+        }
+        using (Tape tape = Tape.Start())
+        {
+            Tensor h = Ops.Silu(Ops.GroupNorm(Ops.Conv2d(x, w, null, 1, Padding2d.Same(1)), 4, gamma, beta));
+            tape.Backward(Ops.Sum(h * Input(device, dtype, [2, 16, 12, 12], 54)));
+        }
+        return [.. x.Grad!.ToArray(), .. w.Grad!.ToArray(), .. gamma.Grad!.ToArray()];
     }
 
     internal static DeviceCheckResult Compare(string name, DType dtype, Device device, Device cpu, Func<Device, DType, float[]> build)

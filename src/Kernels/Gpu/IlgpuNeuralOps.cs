@@ -45,11 +45,11 @@ internal sealed class IlgpuNeuralOps<T, E> : IIlgpuNeuralOps
     private readonly IlgpuBackend backend;
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, long, int>? activate;
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, long, int>? activateBackward;
-    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, SoftmaxShape>? softmax;
-    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, SoftmaxShape>? softmaxBackward;
-    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<float>, NormShape, float>? normalize;
-    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<T>, ArrayView<T>, NormShape>? normalizeInput;
-    private Action<KernelConfig, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<T>, ArrayView<T>, ArrayView<T>, NormShape>? normalizeParameters;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, SoftmaxShape, int>? softmax;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, SoftmaxShape, int>? softmaxBackward;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<float>, NormShape, float, int>? normalize;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<T>, ArrayView<T>, NormShape, int>? normalizeInput;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<T>, ArrayView<T>, ArrayView<T>, NormShape, int>? normalizeParameters;
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, AxisCopy>? copyAxis;
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, AxisSwap>? swapAxes;
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, long, int, int, int>? upsample;
@@ -66,8 +66,14 @@ internal sealed class IlgpuNeuralOps<T, E> : IIlgpuNeuralOps
 
     private ArrayView<float> Floats(BufferView view, long count, string what) => backend.View<float>(view, count, what);
 
-    /// <summary>One group of <see cref="IlgpuBackend.GroupSize"/> threads per item (row or channel), capped at the device's fill.</summary>
-    private KernelConfig PerItem(long items) => new((int)Math.Clamp(items, 1, backend.MaxGroups), IlgpuBackend.GroupSize);
+    /// <summary>
+    /// The launch of a kernel over <paramref name="items"/> rows (or channels) of <paramref name="length"/> values:
+    /// one thread per item for short ones (flag 1), else one group of <see cref="IlgpuBackend.GroupSize"/> threads
+    /// per item, capped at the device's fill.
+    /// </summary>
+    private (KernelConfig Config, int PerThread) PerItem(long items, long length) => length <= GroupReduce.ShortRow
+        ? (backend.Streaming(items), 1)
+        : (new KernelConfig((int)Math.Clamp(items, 1, backend.MaxGroups), IlgpuBackend.GroupSize), 0);
 
     public void Activate(Activation kind, BufferView x, BufferView result, long count)
     {
@@ -84,41 +90,46 @@ internal sealed class IlgpuNeuralOps<T, E> : IIlgpuNeuralOps
 
     public void Softmax(BufferView x, BufferView result, SoftmaxShape shape)
     {
-        softmax ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, SoftmaxShape>(SoftmaxKernels.Softmax<T, E>);
-        softmax(PerItem(shape.Rows), View(x, shape.Count, "softmax input"), View(result, shape.Count, "softmax result"), shape);
+        softmax ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, SoftmaxShape, int>(SoftmaxKernels.Softmax<T, E>);
+        var (config, perThread) = PerItem(shape.Rows, shape.Columns);
+        softmax(config, View(x, shape.Count, "softmax input"), View(result, shape.Count, "softmax result"), shape, perThread);
     }
 
     public void SoftmaxBackward(BufferView y, BufferView gradOutput, BufferView gradInput, SoftmaxShape shape)
     {
-        softmaxBackward ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, SoftmaxShape>(SoftmaxKernels.SoftmaxBackward<T, E>);
-        softmaxBackward(PerItem(shape.Rows), View(y, shape.Count, "softmax output"), View(gradOutput, shape.Count, "softmax output gradient"),
-            View(gradInput, shape.Count, "softmax input gradient"), shape);
+        softmaxBackward ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, SoftmaxShape, int>(SoftmaxKernels.SoftmaxBackward<T, E>);
+        var (config, perThread) = PerItem(shape.Rows, shape.Columns);
+        softmaxBackward(config, View(y, shape.Count, "softmax output"), View(gradOutput, shape.Count, "softmax output gradient"),
+            View(gradInput, shape.Count, "softmax input gradient"), shape, perThread);
     }
 
     public void Normalize(BufferView x, BufferView weight, BufferView bias, BufferView y, BufferView mean, BufferView rstd, NormShape shape, float eps)
     {
-        normalize ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<float>, NormShape, float>(
+        normalize ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<float>, NormShape, float, int>(
             NormKernels.Normalize<T, E>);
-        normalize(PerItem(shape.Rows), View(x, shape.Count, "norm input"), View(weight, shape.Channels, "norm weight"),
+        var (config, perThread) = PerItem(shape.Rows, shape.RowLength);
+        normalize(config, View(x, shape.Count, "norm input"), View(weight, shape.Channels, "norm weight"),
             View(bias, shape.Channels, "norm bias"), View(y, shape.Count, "norm result"),
-            Floats(mean, shape.Rows, "norm mean"), Floats(rstd, shape.Rows, "norm rstd"), shape, eps);
+            Floats(mean, shape.Rows, "norm mean"), Floats(rstd, shape.Rows, "norm rstd"), shape, eps, perThread);
     }
 
     public void NormalizeBackward(BufferView x, BufferView weight, BufferView mean, BufferView rstd, BufferView gradOutput,
         BufferView gradInput, BufferView gradWeight, BufferView gradBias, NormShape shape)
     {
-        normalizeInput ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<T>, ArrayView<T>, NormShape>(
+        normalizeInput ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<T>, ArrayView<T>, NormShape, int>(
             NormKernels.NormalizeBackwardInput<T, E>);
-        normalizeParameters ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<T>, ArrayView<T>, ArrayView<T>, NormShape>(
+        normalizeParameters ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<T>, ArrayView<T>, ArrayView<T>, NormShape, int>(
             NormKernels.NormalizeBackwardParameters<T, E>);
         var xs = View(x, shape.Count, "norm input");
         var means = Floats(mean, shape.Rows, "norm mean");
         var rstds = Floats(rstd, shape.Rows, "norm rstd");
         var g = View(gradOutput, shape.Count, "norm output gradient");
-        normalizeInput(PerItem(shape.Rows), xs, View(weight, shape.Channels, "norm weight"), means, rstds, g,
-            View(gradInput, shape.Count, "norm input gradient"), shape);
-        normalizeParameters(PerItem(shape.Channels), xs, means, rstds, g, View(gradWeight, shape.Channels, "norm weight gradient"),
-            View(gradBias, shape.Channels, "norm bias gradient"), shape);
+        var (rows, rowsPerThread) = PerItem(shape.Rows, shape.RowLength);
+        normalizeInput(rows, xs, View(weight, shape.Channels, "norm weight"), means, rstds, g,
+            View(gradInput, shape.Count, "norm input gradient"), shape, rowsPerThread);
+        var (channels, channelsPerThread) = PerItem(shape.Channels, shape.Samples * shape.Spatial);
+        normalizeParameters(channels, xs, means, rstds, g, View(gradWeight, shape.Channels, "norm weight gradient"),
+            View(gradBias, shape.Channels, "norm bias gradient"), shape, channelsPerThread);
     }
 
     public void CopyAxis(BufferView source, BufferView destination, AxisCopy copy)

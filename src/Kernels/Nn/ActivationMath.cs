@@ -8,7 +8,7 @@ namespace Dsoup.Kernels.Nn;
 /// </summary>
 public static class ActivationMath
 {
-    private const float QuickGeluSlope = 1.702f;
+    public const float QuickGeluSlope = 1.702f;
     private const float InverseSqrt2 = 0.70710678118654752f;
     private const float InverseSqrt2Pi = 0.39894228040143268f;
 

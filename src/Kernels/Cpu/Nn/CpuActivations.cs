@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Dsoup.Kernels.Nn;
 
 namespace Dsoup.Kernels.Cpu.Nn;
@@ -10,10 +11,18 @@ internal static class CpuActivations
         int k = (int)kind;
         CpuElementwise.Unary(dtype, x, result, count, (xs, rs) =>
         {
-            for (int i = 0; i < xs.Length; i++)
+            if (kind == Activation.Gelu || xs.Overlaps(rs))
             {
-                rs[i] = ActivationMath.Apply(k, xs[i]);
+                for (int i = 0; i < xs.Length; i++)
+                {
+                    rs[i] = ActivationMath.Apply(k, xs[i]);
+                }
+                return;
             }
+            // x·σ(slope·x), vectorised: the same formula as ActivationMath to a few ulps.
+            TensorPrimitives.Multiply(xs, kind == Activation.Silu ? 1f : ActivationMath.QuickGeluSlope, rs);
+            TensorPrimitives.Sigmoid(rs, rs);
+            TensorPrimitives.Multiply(rs, xs, rs);
         });
     }
 

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Buffers;
 using Dsoup.Kernels.Nn;
 
@@ -19,18 +20,23 @@ internal static unsafe class CpuNormalization
         float[] b = LoadAll(dtype, bias, shape.Channels);
         var means = (float*)mean;
         var rstds = (float*)rstd;
-        CpuRows.For(shape.Rows, shape.RowLength, (r, row, _) =>
+        CpuRows.For(shape.Rows, shape.RowLength, (r, row, scratch) =>
         {
             long start = r * shape.RowLength;
             ElementBlocks.Load(dtype, x, start, row);
-            (float m, float s) = Statistics(row, eps);
+            (float m, float s) = Statistics(row, scratch, eps);
             means[r] = m;
             rstds[r] = s;
             long firstChannel = r % shape.Groups * shape.ChannelsPerGroup;
-            for (int j = 0; j < row.Length; j++)
+            int spatial = (int)shape.Spatial;
+            for (int k = 0; k < shape.ChannelsPerGroup; k++)
             {
-                long c = firstChannel + j / shape.Spatial;
-                row[j] = (row[j] - m) * s * w[c] + b[c];
+                // y = x·(s·w) + (b − m·s·w) over the channel's contiguous run.
+                long c = firstChannel + k;
+                float scale = s * w[c];
+                Span<float> run = row.Slice(k * spatial, spatial);
+                TensorPrimitives.Multiply(run, scale, run);
+                TensorPrimitives.Add(run, b[c] - m * scale, run);
             }
             ElementBlocks.Store(dtype, row, y, start);
         });
@@ -77,21 +83,22 @@ internal static unsafe class CpuNormalization
         StoreSums(dtype, biasPartials, partials, channels, gradBias);
     }
 
-    private static (float Mean, float Rstd) Statistics(ReadOnlySpan<float> row, float eps)
+    /// <summary>Two passes, each summing f32 blocks (vectorised) into an f64 total.</summary>
+    private static (float Mean, float Rstd) Statistics(ReadOnlySpan<float> row, Span<float> scratch, float eps)
     {
         double sum = 0;
-        foreach (float v in row)
+        for (int i = 0; i < row.Length; i += ElementBlocks.Size)
         {
-            sum += v;
+            sum += TensorPrimitives.Sum(row.Slice(i, Math.Min(ElementBlocks.Size, row.Length - i)));
         }
-        double m = sum / row.Length;
+        float m = (float)(sum / row.Length);
+        TensorPrimitives.Subtract(row, m, scratch);
         double squares = 0;
-        foreach (float v in row)
+        for (int i = 0; i < row.Length; i += ElementBlocks.Size)
         {
-            double d = v - m;
-            squares += d * d;
+            squares += TensorPrimitives.SumOfSquares(scratch.Slice(i, Math.Min(ElementBlocks.Size, row.Length - i)));
         }
-        return ((float)m, (float)(1 / Math.Sqrt(squares / row.Length + eps)));
+        return (m, (float)(1 / Math.Sqrt(squares / row.Length + eps)));
     }
 
     /// <summary>
