@@ -14,8 +14,8 @@ public sealed record DeviceCheckResult(string Op, DType DType, double MaxRelativ
 /// <summary>
 /// Runs every op family (elementwise, reductions, batched and transposed GEMM, conversion, Philox
 /// random numbers, activations, softmax, norms, convolution, attention, upsampling, and two backward
-/// passes) on a device and on the CPU backend with the same inputs, and compares. It answers "do this machine's GPU kernels compute what the tested CPU backend computes?"
-/// on machines where the test suite cannot run (no SDK), and is what scripts/gpu-check.sh reports.
+/// passes) on a device and on the CPU backend with the same inputs, and compares. It answers "do this
+/// machine's GPU kernels compute what the tested CPU backend computes?" on machines where the test suite cannot run (no SDK), and is what scripts/gpu-check.sh reports.
 /// </summary>
 public static class DeviceCheck
 {

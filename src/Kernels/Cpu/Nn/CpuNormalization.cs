@@ -83,22 +83,26 @@ internal static unsafe class CpuNormalization
         StoreSums(dtype, biasPartials, partials, channels, gradBias);
     }
 
-    /// <summary>Two passes, each summing f32 blocks (vectorised) into an f64 total.</summary>
+    /// <summary>Two passes (mean, then mean squared deviation), each summed by <see cref="BlockedSum"/>.</summary>
     private static (float Mean, float Rstd) Statistics(ReadOnlySpan<float> row, Span<float> scratch, float eps)
     {
-        double sum = 0;
-        for (int i = 0; i < row.Length; i += ElementBlocks.Size)
-        {
-            sum += TensorPrimitives.Sum(row.Slice(i, Math.Min(ElementBlocks.Size, row.Length - i)));
-        }
-        float m = (float)(sum / row.Length);
-        TensorPrimitives.Subtract(row, m, scratch);
-        double squares = 0;
-        for (int i = 0; i < row.Length; i += ElementBlocks.Size)
-        {
-            squares += TensorPrimitives.SumOfSquares(scratch.Slice(i, Math.Min(ElementBlocks.Size, row.Length - i)));
-        }
+        float m = (float)(BlockedSum(row, squares: false) / row.Length);
+        Span<float> deviations = scratch[..row.Length];
+        TensorPrimitives.Subtract(row, m, deviations);
+        double squares = BlockedSum(deviations, squares: true);
         return (m, (float)(1 / Math.Sqrt(squares / row.Length + eps)));
+    }
+
+    /// <summary>Σv (or Σv²) with each f32 block summed vectorised and the blocks added in f64, so long rows keep their precision.</summary>
+    private static double BlockedSum(ReadOnlySpan<float> values, bool squares)
+    {
+        double total = 0;
+        for (int i = 0; i < values.Length; i += ElementBlocks.Size)
+        {
+            ReadOnlySpan<float> block = values.Slice(i, Math.Min(ElementBlocks.Size, values.Length - i));
+            total += squares ? TensorPrimitives.SumOfSquares(block) : TensorPrimitives.Sum(block);
+        }
+        return total;
     }
 
     /// <summary>
