@@ -2,7 +2,8 @@
 # GPU check in one call. The GPU machine has no .NET SDK and no network, so it runs in two halves:
 #   scripts/gpu-check.sh pack   here: publish dsoup and pack the .NET runtime into .gpu/ (git-ignored, ~35 MiB)
 #   scripts/gpu-check.sh        there (device tool, carry [".gpu"]): self-check every op family on CUDA against
-#                               the CPU backend, GEMM GFLOP/s on the GPU and the CPU, merge throughput, TIES on the
+#                               the CPU backend, GEMM GFLOP/s on the GPU and the CPU, NN ops (conv, fused attention,
+#                               pointwise) at SD 1.5 shapes, merge throughput, TIES on the
 #                               GPU against the CPU merger (bytes and speed); summary in $OUT.
 # Where an SDK is present it also builds and runs the CUDA op tests (DSOUP_TEST_DEVICES=cuda). Fits in about 8 minutes.
 set -uo pipefail
@@ -55,6 +56,9 @@ log "== GEMM GFLOP/s (median of 5): cuda f32, cuda f16, then the CPU in the same
 timeout 120 "${DSOUP[@]}" bench gemm --device cuda --sizes 1024,2048,4096,4096x320x320 --dtype f32 --repeat 5 2>&1 | tee -a "$summary"
 timeout 60 "${DSOUP[@]}" bench gemm --device cuda --sizes 1024,4096 --dtype f16 --repeat 5 2>&1 | tee -a "$summary"
 timeout 90 "${DSOUP[@]}" bench gemm --device cpu --sizes 1024,4096x320x320 --dtype f32 --repeat 3 2>&1 | tee -a "$summary"
+
+log "== NN ops at SD 1.5 shapes on cuda: conv 3×3, fused attention (self 4096², cross 4096×77) against its GEMMs alone, pointwise"
+timeout 150 "${DSOUP[@]}" bench ops --device cuda --repeat 3 2>&1 | tee -a "$summary"
 
 log "== merge throughput (CPU streaming, f16 1 GiB inputs in /dev/shm), then peak memory of an 8-input soup"
 work=$(mktemp -d /dev/shm/dsoup-gpu-check-XXXX 2>/dev/null || mktemp -d)

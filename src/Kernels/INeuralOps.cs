@@ -24,6 +24,21 @@ public interface INeuralOps
     /// y = (x − mean)·rstd·weight[c] + bias[c] per row, with rstd = 1/√(biased variance + eps); writes the
     /// rows' mean and rstd (f32, one per row) for the backward pass.
     /// </summary>
+    /// <summary>
+    /// Fused multi-head attention: result = softmax(scale·q·kᵀ, masked)·v per batch and head, computed
+    /// block by block with an online softmax so the full score matrix is never held. Writes each
+    /// query row's log-sum-exp of its scaled scores (f32, <see cref="AttentionShape.Rows"/>) for the backward pass.
+    /// </summary>
+    void Attention(DType dtype, BufferView q, BufferView k, BufferView v, BufferView result, BufferView logSumExp, AttentionShape shape);
+
+    /// <summary>
+    /// Gradients of <see cref="Attention"/> for q, k and v (overwritten) from its result and log-sum-exp,
+    /// recomputing the scores block by block. <paramref name="rowDots"/> is f32 scratch of
+    /// <see cref="AttentionShape.Rows"/> values (Σ gradResult·result per head row).
+    /// </summary>
+    void AttentionBackward(DType dtype, BufferView q, BufferView k, BufferView v, BufferView result, BufferView logSumExp,
+        BufferView gradResult, BufferView gradQ, BufferView gradK, BufferView gradV, BufferView rowDots, AttentionShape shape);
+
     void Normalize(DType dtype, BufferView x, BufferView weight, BufferView bias, BufferView y,
         BufferView mean, BufferView rstd, NormShape shape, float eps);
 

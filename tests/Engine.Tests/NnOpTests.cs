@@ -28,6 +28,13 @@ public class NnOpTests
             t => Ops.Attention(t[0], t[1], t[2], heads, causal),
             x => NnReference.Attention(x[0], x[1], x[2], batch, queries, keys, channels, heads, causal));
 
+    /// <summary>An attention case checked backward against the float64 gradient formula (too large for finite differences).</summary>
+    private static OpCase LargeAttentionCase(string name, int batch, int queries, int keys, int channels, int heads, bool causal) =>
+        AttentionCase(name, batch, queries, keys, channels, heads, causal) with
+        {
+            Gradient = (x, seed) => NnReference.AttentionGradient(x[0], x[1], x[2], seed, batch, queries, keys, channels, heads, causal),
+        };
+
     public static readonly OpCase[] Cases =
     [
         new("Silu", [new(3, 11)], t => Ops.Silu(t[0]), x => Map(x[0], NnReference.Silu)) { Scale = 4 },
@@ -83,6 +90,12 @@ public class NnOpTests
         AttentionCase("SelfAttention", 2, 5, 5, 8, 2, causal: false),
         AttentionCase("CrossAttention", 1, 6, 3, 8, 4, causal: false),
         AttentionCase("CausalAttention", 1, 4, 4, 6, 3, causal: true),
+        // Shapes that cross the CPU's blocks (64 queries, 256 keys) and the GPU kernels' 64-row groups and
+        // shared tiles (2048 floats: 128 rows of a 16-wide head, 25 of an 80-wide one).
+        LargeAttentionCase("AttentionBlocks", 2, 70, 300, 32, 2, causal: false),
+        LargeAttentionCase("CausalAttentionBlocks", 1, 300, 300, 16, 1, causal: true),
+        LargeAttentionCase("CausalAttentionMoreKeys", 1, 100, 300, 8, 1, causal: true),
+        LargeAttentionCase("AttentionWideHeads", 1, 20, 60, 160, 2, causal: false),
         new("MseWeighted", [new(3, 2, 2), new(3, 2, 2), new(3)], t => Ops.MseLoss(t[0], t[1], t[2]), x =>
             [Enumerable.Range(0, 3).Sum(n => x[2][n] * Enumerable.Range(0, 4).Average(j => Math.Pow(x[0][n * 4 + j] - x[1][n * 4 + j], 2))) / 3]),
     ];
@@ -98,4 +111,24 @@ public class NnOpTests
     [MemberData(nameof(Matrix3))]
     public void Backward(string op, string device, DType dtype) =>
         OpHarness.CheckBackward(Cases.Single(c => c.Name == op), device, dtype);
+
+    /// <summary>The gradient formula the large attention cases are checked against, itself checked by finite differences.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AttentionGradientFormulaAgreesWithFiniteDifferences(bool causal)
+    {
+        OpCase small = LargeAttentionCase("small", 2, 5, causal ? 7 : 4, 6, 2, causal);
+        var random = new System.Random(7);
+        double[][] inputs = small.Inputs.Select(shape => Reference.RandomValues(random, shape.Count, DType.F32)).ToArray();
+        double[] seed = Reference.RandomValues(random, inputs[0].Length, DType.F32);
+        double[][] formula = small.Gradient!(inputs, seed);
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            double[] numeric = OpHarness.FiniteDifference(small, inputs, i, seed);
+            double tolerance = 1e-6 * numeric.Max(Math.Abs);
+            Assert.All(Enumerable.Range(0, numeric.Length), e => Assert.True(Math.Abs(formula[i][e] - numeric[e]) <= tolerance,
+                $"input {i} element {e}: formula {formula[i][e]}, finite differences {numeric[e]}"));
+        }
+    }
 }

@@ -11,7 +11,8 @@ namespace Dsoup.Cli.Commands;
 /// <summary>
 /// `dsoup bench ops`: the neural-network ops at Stable Diffusion 1.5 shapes (latent 64×64, batch 2), each
 /// against a baseline in the same run: conv 3×3 against im2col + OpenBLAS sgemm, attention against its
-/// GEMMs alone, GroupNorm and SiLU against a plain copy of the same tensor.
+/// GEMMs alone (which hold the full score matrix the fused op never does), GroupNorm and SiLU against a
+/// plain copy of the same tensor.
 /// </summary>
 internal static class BenchOpsCommand
 {
@@ -158,8 +159,8 @@ internal static class BenchOpsCommand
             Ops.MatMul(p, qh, transposeA: true);
             device.Synchronize();
         });
-        long inputs = (q.ByteCount + kv.ByteCount) * 2;
-        Line(output, $"attention {kind} {queries}×{keys}, {c} channels, {heads} heads: forward {forward * 1e3:F0} ms (GEMMs alone {gemms * 1e3:F0} ms, ratio {gemms / forward:F2}); forward+backward {both * 1e3:F0} ms (GEMMs alone {gemmsBoth * 1e3:F0} ms, ratio {gemmsBoth / both:F2}); peak step memory {Units.Bytes(peak)} beyond inputs and gradients of {Units.Bytes(inputs)}");
+        long scores = (long)w.Batch * heads * queries * keys * sizeof(float);
+        Line(output, $"attention {kind} {queries}×{keys}, {c} channels, {heads} heads: forward {forward * 1e3:F0} ms (GEMMs alone {gemms * 1e3:F0} ms, ratio {gemms / forward:F2}); forward+backward {both * 1e3:F0} ms (GEMMs alone {gemmsBoth * 1e3:F0} ms, ratio {gemmsBoth / both:F2}); peak step memory {Units.Bytes(peak)} (the f32 scores alone would be {Units.Bytes(scores)})");
     }
 
     private static void Pointwise(Device device, Workload w, TextWriter output)

@@ -32,6 +32,7 @@ public static class DeviceCheck
         }
         results.Add(Compare("MatMul backward (dA, dB)", DType.F32, device, cpu, Backward));
         results.Add(Compare("Conv2d → GroupNorm → SiLU backward (dx, dW, dγ)", DType.F32, device, cpu, NetworkBackward));
+        results.Add(Compare("Attention backward, causal and cross (dq, dk, dv)", DType.F32, device, cpu, AttentionBackward));
         return results;
     }
 
@@ -69,6 +70,8 @@ public static class DeviceCheck
         yield return ("Conv2d 3×3 2×16×24×24→32", (d, t) => Eval(Ops.Conv2d(Input(d, t, [2, 16, 24, 24], 34), Input(d, t, [32, 16, 3, 3], 35), Input(d, t, [32], 36), 1, Padding2d.Same(1))));
         yield return ("Conv2d stride 2 VAE down", (d, t) => Eval(Ops.Conv2d(Input(d, t, [1, 8, 17, 16], 37), Input(d, t, [8, 8, 3, 3], 38), null, 2, Padding2d.BottomRight(1))));
         yield return ("Attention 2×64×64, 8 heads", (d, t) => Eval(Ops.Attention(Input(d, t, [2, 64, 64], 39), Input(d, t, [2, 64, 64], 40), Input(d, t, [2, 64, 64], 41), 8)));
+        yield return ("Attention causal 77 tokens, 12 heads of 64 (CLIP)", (d, t) => Eval(Ops.Attention(Input(d, t, [1, 77, 768], 43), Input(d, t, [1, 77, 768], 44), Input(d, t, [1, 77, 768], 45), 12, causal: true)));
+        yield return ("Attention 300×300, heads of 80 (several tiles)", (d, t) => Eval(Ops.Attention(Input(d, t, [1, 300, 160], 46), Input(d, t, [1, 300, 160], 47), Input(d, t, [1, 300, 160], 48), 2)));
         yield return ("Upsample ×2", (d, t) => Eval(Ops.UpsampleNearest(Input(d, t, [1, 4, 9, 7], 42))));
     }
 
@@ -108,6 +111,21 @@ public static class DeviceCheck
             tape.Backward(Ops.Sum(h * Input(device, dtype, [2, 16, 12, 12], 54)));
         }
         return [.. x.Grad!.ToArray(), .. w.Grad!.ToArray(), .. gamma.Grad!.ToArray()];
+    }
+
+    private static float[] AttentionBackward(Device device, DType dtype)
+    {
+        using Tensor x = Input(device, dtype, [2, 90, 64], 55).Persist();
+        using Tensor context = Input(device, dtype, [2, 70, 64], 56).Persist();
+        x.RequiresGrad = true;
+        context.RequiresGrad = true;
+        using (Tape tape = Tape.Start())
+        {
+            Tensor self = Ops.Attention(x, x, x, 2, causal: true);
+            Tensor cross = Ops.Attention(self, context, context, 4);
+            tape.Backward(Ops.Sum(cross * Input(device, dtype, [2, 90, 64], 57)));
+        }
+        return [.. x.Grad!.ToArray(), .. context.Grad!.ToArray()];
     }
 
     internal static DeviceCheckResult Compare(string name, DType dtype, Device device, Device cpu, Func<Device, DType, float[]> build)

@@ -29,6 +29,7 @@ internal sealed class StepArena : IDisposable
 
     public long BytesInUse { get; private set; }
 
+    /// <summary>The most bytes in use at once since the last <see cref="Reset"/> (the arena is reused by later steps).</summary>
     public long PeakBytes { get; private set; }
 
     public long ReservedBytes => blocks.Sum(b => b.ByteLength);
@@ -88,6 +89,7 @@ internal sealed class StepArena : IDisposable
         block = 0;
         offset = 0;
         BytesInUse = 0;
+        PeakBytes = 0;
     }
 
     public void Dispose()

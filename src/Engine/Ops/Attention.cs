@@ -1,5 +1,7 @@
 using Dsoup.Engine.Autograd;
 using Dsoup.Engine.Tensors;
+using Dsoup.Kernels;
+using Dsoup.Kernels.Nn;
 
 namespace Dsoup.Engine;
 
@@ -8,7 +10,8 @@ public static partial class Ops
     /// <summary>
     /// Multi-head scaled dot-product attention: q [B, Nq, C] against k, v [B, Nk, C] in <paramref name="heads"/>
     /// heads of C/heads, scale 1/√(C/heads), softmax in f32, optional causal mask (CLIP's text encoder).
-    /// Composed from batched GEMMs and the row softmax: it holds the [B, heads, Nq, Nk] scores.
+    /// One fused backend op with an online softmax: the [B, heads, Nq, Nk] scores are never held, in
+    /// forward or backward (which recomputes them block by block from each row's saved log-sum-exp).
     /// </summary>
     public static Tensor Attention(Tensor q, Tensor k, Tensor v, int heads, bool causal = false)
     {
@@ -31,18 +34,28 @@ public static partial class Ops
         {
             throw new ArgumentException($"{op}: {heads} heads do not divide the {channels} channels of the query {q.Shape}");
         }
-        int d = channels / heads;
-        using var temps = new Intermediates();
-        Tensor qh = SplitHeads(temps.Add(Scale(q, 1f / MathF.Sqrt(d))), heads, temps);
-        Tensor kh = SplitHeads(k, heads, temps);
-        Tensor vh = SplitHeads(v, heads, temps);
-        Tensor scores = temps.Add(MatMul(qh, kh, transposeB: true));
-        Tensor weights = temps.Add(Softmax(scores, causal));
-        Tensor mixed = temps.Add(MatMul(weights, vh));
-        return temps.Add(SwapAxes(mixed, 1)).Reshape(batch, queries, channels);
+        if (causal && keys < queries)
+        {
+            throw new ArgumentException($"{op}: a causal mask needs at least as many keys as queries; got {keys} keys for {queries} queries");
+        }
+        var shape = new AttentionShape(batch, queries, keys, heads, channels / heads, causal);
+        IBackend backend = q.Device.Backend;
+        Tensor result = Tensor.Empty(q.Shape, q.DType, q.Device);
+        Tensor logSumExp = Tensor.Empty(new Shape(checked((int)shape.Rows)), DType.F32, q.Device);
+        if (result.Count > 0 && keys > 0)
+        {
+            backend.Attention(q.DType, q.View, k.View, v.View, result.View, logSumExp.View, shape);
+        }
+        Tape.Record(op, [q, k, v], result, g =>
+        {
+            Tensor gradQ = Tensor.Empty(q.Shape, q.DType, q.Device);
+            Tensor gradK = Tensor.Empty(k.Shape, k.DType, k.Device);
+            Tensor gradV = Tensor.Empty(v.Shape, v.DType, v.Device);
+            using Tensor rowDots = Tensor.Empty(logSumExp.Shape, DType.F32, q.Device);
+            backend.AttentionBackward(q.DType, q.View, k.View, v.View, result.View, logSumExp.View, g.View,
+                gradQ.View, gradK.View, gradV.View, rowDots.View, shape);
+            return [gradQ, gradK, gradV];
+        });
+        return result;
     }
-
-    /// <summary>[B, N, C] → [B, heads, N, C/heads].</summary>
-    private static Tensor SplitHeads(Tensor x, int heads, Intermediates temps) =>
-        temps.Add(SwapAxes(temps.Add(x.Reshape(x.Shape[0], x.Shape[1], heads, x.Shape[2] / heads)), 1));
 }

@@ -32,6 +32,26 @@ public sealed unsafe partial class CpuBackend
             CpuMemory.Address(gradOutput, bytes, "softmax output gradient"), CpuMemory.Address(gradInput, bytes, "softmax input gradient"), shape);
     }
 
+    public void Attention(DType dtype, BufferView q, BufferView k, BufferView v, BufferView result, BufferView logSumExp, AttentionShape shape)
+    {
+        long queryBytes = shape.QueryCount * dtype.Size(), keyBytes = shape.KeyCount * dtype.Size();
+        CpuAttention.Forward(dtype, CpuMemory.Address(q, queryBytes, "attention query"), CpuMemory.Address(k, keyBytes, "attention key"),
+            CpuMemory.Address(v, keyBytes, "attention value"), CpuMemory.Address(result, queryBytes, "attention result"),
+            CpuMemory.Address(logSumExp, shape.Rows * 4, "attention log-sum-exp"), shape, gemmKernel);
+    }
+
+    public void AttentionBackward(DType dtype, BufferView q, BufferView k, BufferView v, BufferView result, BufferView logSumExp,
+        BufferView gradResult, BufferView gradQ, BufferView gradK, BufferView gradV, BufferView rowDots, AttentionShape shape)
+    {
+        long queryBytes = shape.QueryCount * dtype.Size(), keyBytes = shape.KeyCount * dtype.Size();
+        CpuAttention.Backward(dtype, CpuMemory.Address(q, queryBytes, "attention query"), CpuMemory.Address(k, keyBytes, "attention key"),
+            CpuMemory.Address(v, keyBytes, "attention value"), CpuMemory.Address(result, queryBytes, "attention result"),
+            CpuMemory.Address(logSumExp, shape.Rows * 4, "attention log-sum-exp"),
+            CpuMemory.Address(gradResult, queryBytes, "attention result gradient"), CpuMemory.Address(gradQ, queryBytes, "attention query gradient"),
+            CpuMemory.Address(gradK, keyBytes, "attention key gradient"), CpuMemory.Address(gradV, keyBytes, "attention value gradient"),
+            CpuMemory.Address(rowDots, shape.Rows * 4, "attention row dots"), shape, gemmKernel);
+    }
+
     public void Normalize(DType dtype, BufferView x, BufferView weight, BufferView bias, BufferView y,
         BufferView mean, BufferView rstd, NormShape shape, float eps)
     {

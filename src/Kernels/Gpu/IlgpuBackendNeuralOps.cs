@@ -24,6 +24,19 @@ public sealed partial class IlgpuBackend
     public void SoftmaxBackward(DType dtype, BufferView y, BufferView gradOutput, BufferView gradInput, SoftmaxShape shape) =>
         Run(() => Neural(dtype).SoftmaxBackward(y, gradOutput, gradInput, shape));
 
+    public void Attention(DType dtype, BufferView q, BufferView k, BufferView v, BufferView result, BufferView logSumExp, AttentionShape shape) =>
+        Run(() => Neural(dtype).Attention(q, k, v, result, logSumExp, Supported(shape)));
+
+    public void AttentionBackward(DType dtype, BufferView q, BufferView k, BufferView v, BufferView result, BufferView logSumExp,
+        BufferView gradResult, BufferView gradQ, BufferView gradK, BufferView gradV, BufferView rowDots, AttentionShape shape) =>
+        Run(() => Neural(dtype).AttentionBackward(q, k, v, result, logSumExp, gradResult, gradQ, gradK, gradV, rowDots, Supported(shape)));
+
+    /// <summary>The fused kernels keep a head's row per thread in local memory, which bounds the head width.</summary>
+    private static AttentionShape Supported(AttentionShape shape) => shape.HeadDim <= AttentionKernels.MaxHeadDim
+        ? shape
+        : throw new NotSupportedException(
+            $"Attention: heads of {shape.HeadDim} channels are wider than the {AttentionKernels.MaxHeadDim} the fused GPU kernels hold");
+
     public void Normalize(DType dtype, BufferView x, BufferView weight, BufferView bias, BufferView y,
         BufferView mean, BufferView rstd, NormShape shape, float eps) =>
         Run(() => Neural(dtype).Normalize(x, weight, bias, y, mean, rstd, shape, eps));

@@ -16,6 +16,11 @@ internal interface IIlgpuNeuralOps
 
     void SoftmaxBackward(BufferView y, BufferView gradOutput, BufferView gradInput, SoftmaxShape shape);
 
+    void Attention(BufferView q, BufferView k, BufferView v, BufferView result, BufferView logSumExp, AttentionShape shape);
+
+    void AttentionBackward(BufferView q, BufferView k, BufferView v, BufferView result, BufferView logSumExp, BufferView gradResult,
+        BufferView gradQ, BufferView gradK, BufferView gradV, BufferView rowDots, AttentionShape shape);
+
     void Normalize(BufferView x, BufferView weight, BufferView bias, BufferView y, BufferView mean, BufferView rstd, NormShape shape, float eps);
 
     void NormalizeBackward(BufferView x, BufferView weight, BufferView mean, BufferView rstd, BufferView gradOutput,
@@ -47,6 +52,9 @@ internal sealed class IlgpuNeuralOps<T, E> : IIlgpuNeuralOps
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, long, int>? activateBackward;
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, SoftmaxShape, int>? softmax;
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, SoftmaxShape, int>? softmaxBackward;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<float>, AttentionShape>? attention;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<T>, AttentionShape>? attentionQuery;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<T>, ArrayView<T>, AttentionShape>? attentionKeyValue;
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<float>, NormShape, float, int>? normalize;
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<T>, ArrayView<T>, NormShape, int>? normalizeInput;
     private Action<KernelConfig, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<T>, ArrayView<T>, ArrayView<T>, NormShape, int>? normalizeParameters;
@@ -101,6 +109,41 @@ internal sealed class IlgpuNeuralOps<T, E> : IIlgpuNeuralOps
         var (config, perThread) = PerItem(shape.Rows, shape.Columns);
         softmaxBackward(config, View(y, shape.Count, "softmax output"), View(gradOutput, shape.Count, "softmax output gradient"),
             View(gradInput, shape.Count, "softmax input gradient"), shape, perThread);
+    }
+
+    /// <summary>One group of <see cref="AttentionKernels.Threads"/> threads per block of rows of one head, capped at the device's fill.</summary>
+    private KernelConfig AttentionGroups(AttentionShape shape, int rows)
+    {
+        long items = (long)shape.Batch * shape.Heads * ((rows + AttentionKernels.Threads - 1) / AttentionKernels.Threads);
+        return new KernelConfig((int)Math.Clamp(items, 1, backend.MaxGroups), AttentionKernels.Threads);
+    }
+
+    public void Attention(BufferView q, BufferView k, BufferView v, BufferView result, BufferView logSumExp, AttentionShape shape)
+    {
+        attention ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<float>, AttentionShape>(
+            AttentionKernels.Forward<T, E>);
+        attention(AttentionGroups(shape, shape.Queries), View(q, shape.QueryCount, "attention query"), View(k, shape.KeyCount, "attention key"),
+            View(v, shape.KeyCount, "attention value"), View(result, shape.QueryCount, "attention result"),
+            Floats(logSumExp, shape.Rows, "attention log-sum-exp"), shape);
+    }
+
+    public void AttentionBackward(BufferView q, BufferView k, BufferView v, BufferView result, BufferView logSumExp, BufferView gradResult,
+        BufferView gradQ, BufferView gradK, BufferView gradV, BufferView rowDots, AttentionShape shape)
+    {
+        attentionQuery ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<T>, AttentionShape>(
+            AttentionKernels.BackwardQuery<T, E>);
+        attentionKeyValue ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<T>, ArrayView<T>, AttentionShape>(
+            AttentionKernels.BackwardKeyValue<T, E>);
+        var queries = View(q, shape.QueryCount, "attention query");
+        var keys = View(k, shape.KeyCount, "attention key");
+        var values = View(v, shape.KeyCount, "attention value");
+        var gradResults = View(gradResult, shape.QueryCount, "attention result gradient");
+        var lse = Floats(logSumExp, shape.Rows, "attention log-sum-exp");
+        var dots = Floats(rowDots, shape.Rows, "attention row dots");
+        attentionQuery(AttentionGroups(shape, shape.Queries), queries, keys, values, View(result, shape.QueryCount, "attention result"),
+            gradResults, lse, dots, View(gradQ, shape.QueryCount, "attention query gradient"), shape);
+        attentionKeyValue(AttentionGroups(shape, shape.Keys), queries, keys, values, gradResults, lse, dots,
+            View(gradK, shape.KeyCount, "attention key gradient"), View(gradV, shape.KeyCount, "attention value gradient"), shape);
     }
 
     public void Normalize(BufferView x, BufferView weight, BufferView bias, BufferView y, BufferView mean, BufferView rstd, NormShape shape, float eps)

@@ -180,4 +180,61 @@ public static class NnReference
         }
         return output;
     }
+
+    /// <summary>
+    /// Gradients of Σ seed·Attention(q, k, v) for q, k and v, from the calculus of softmax attention
+    /// (P = softmax(S), dV = Pᵀ·dO, dS = P ∘ (dO·Vᵀ − rowsum(P ∘ dO·Vᵀ)), dQ = dS·K/√d, dK = dSᵀ·Q/√d),
+    /// for shapes too large for finite differences.
+    /// </summary>
+    public static double[][] AttentionGradient(double[] q, double[] k, double[] v, double[] seed,
+        int batch, int queries, int keys, int channels, int heads, bool causal)
+    {
+        int d = channels / heads;
+        double scale = 1 / Math.Sqrt(d);
+        var gq = new double[q.Length];
+        var gk = new double[k.Length];
+        var gv = new double[v.Length];
+        for (int b = 0; b < batch; b++)
+        {
+            for (int hd = 0; hd < heads; hd++)
+            {
+                int Q(int i, int e) => (b * queries + i) * channels + hd * d + e;
+                int K(int j, int e) => (b * keys + j) * channels + hd * d + e;
+                for (int i = 0; i < queries; i++)
+                {
+                    int visible = causal ? Math.Min(keys, i + 1 + keys - queries) : keys;
+                    var scores = new double[visible];
+                    for (int j = 0; j < visible; j++)
+                    {
+                        for (int e = 0; e < d; e++)
+                        {
+                            scores[j] += q[Q(i, e)] * k[K(j, e)] * scale;
+                        }
+                    }
+                    double[] p = Softmax(scores, visible);
+                    var gradP = new double[visible];
+                    double rowDot = 0;
+                    for (int j = 0; j < visible; j++)
+                    {
+                        for (int e = 0; e < d; e++)
+                        {
+                            gradP[j] += seed[Q(i, e)] * v[K(j, e)];
+                            gv[K(j, e)] += p[j] * seed[Q(i, e)];
+                        }
+                        rowDot += p[j] * gradP[j];
+                    }
+                    for (int j = 0; j < visible; j++)
+                    {
+                        double gradScore = p[j] * (gradP[j] - rowDot) * scale;
+                        for (int e = 0; e < d; e++)
+                        {
+                            gq[Q(i, e)] += gradScore * k[K(j, e)];
+                            gk[K(j, e)] += gradScore * q[Q(i, e)];
+                        }
+                    }
+                }
+            }
+        }
+        return [gq, gk, gv];
+    }
 }

@@ -40,7 +40,7 @@ internal static unsafe class CpuGemm
             nint cb = c + (nint)(batch * p.BatchStrideC * size);
             if (p.DType == DType.F32)
             {
-                Multiply(p, ab, bb, (float*)cb, p.Beta, kernel);
+                Multiply(p, ab, bb, (float*)cb, kernel);
                 continue;
             }
             // A 16-bit C is accumulated in f32 scratch and rounded once.
@@ -50,36 +50,55 @@ internal static unsafe class CpuGemm
             {
                 ElementBlocks.Load(p.DType, cb, 0, workSpan);
             }
-            Multiply(p, ab, bb, work, p.Beta, kernel);
+            Multiply(p, ab, bb, work, kernel);
             ElementBlocks.Store(p.DType, workSpan, cb, 0);
         }
     }
 
-    private static void Multiply(in GemmProblem p, nint a, nint b, float* c, float beta, MicroKernel kernel)
+    private static void Multiply(in GemmProblem p, nint a, nint b, float* c, MicroKernel kernel)
     {
+        var product = new StridedProduct(p.M, p.N, p.K, a, p.LeadingA, p.TransposeA, b, p.LeadingB, p.TransposeB,
+            (nint)c, p.N, p.Alpha, p.Beta);
         switch (p.DType)
         {
             case DType.F32:
-                Multiply<F32Reader>(p, a, b, c, beta, kernel);
+                Multiply<F32Reader, F32Reader>(product, parallel: true, kernel);
                 break;
             case DType.F16:
-                Multiply<F16Reader>(p, a, b, c, beta, kernel);
+                Multiply<F16Reader, F16Reader>(product, parallel: true, kernel);
                 break;
             case DType.BF16:
-                Multiply<BF16Reader>(p, a, b, c, beta, kernel);
+                Multiply<BF16Reader, BF16Reader>(product, parallel: true, kernel);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(p), p.DType, "unknown dtype");
         }
     }
 
-    private static void Multiply<TReader>(GemmProblem p, nint a, nint b, float* c, float beta, MicroKernel kernel)
-        where TReader : struct, IElementReader
+    /// <summary>
+    /// One product on the calling thread, for callers that run their own parallel loop over many small
+    /// ones (blocked attention). A and B are read through their own element readers; C is f32.
+    /// </summary>
+    public static void Serial<TReaderA, TReaderB>(in StridedProduct product, MicroKernel kernel)
+        where TReaderA : struct, IElementReader
+        where TReaderB : struct, IElementReader =>
+        Multiply<TReaderA, TReaderB>(product, parallel: false, kernel);
+
+    private static void Multiply<TReaderA, TReaderB>(StridedProduct x, bool parallel, MicroKernel kernel)
+        where TReaderA : struct, IElementReader
+        where TReaderB : struct, IElementReader
     {
-        int m = p.M, n = p.N, k = p.K, ldc = n;
+        int m = x.M, n = x.N, k = x.K;
+        long ldc = x.Ldc;
+        float* c = (float*)x.C;
+        float beta = x.Beta;
+        if (m == 0 || n == 0)
+        {
+            return;
+        }
         if (k == 0)
         {
-            ScaleInPlace(c, (long)m * n, beta);
+            ScaleInPlace(c, m, n, ldc, beta);
             return;
         }
         int mr = kernel.MR, nr = kernel.NR;
@@ -87,7 +106,7 @@ internal static unsafe class CpuGemm
         float* packedB = ScratchMemory.Floats(ScratchMemory.PackedB, (long)KC * ncMax);
         nint packedBAddress = (nint)packedB;
         int threads = Environment.ProcessorCount;
-        bool parallel = threads > 1 && 2.0 * m * n * k >= ParallelFlops;
+        parallel = parallel && threads > 1 && 2.0 * m * n * k >= ParallelFlops;
         (int rowBlocks, int mc) = RowBlocks(m, mr, parallel ? threads : 1);
         for (int jc = 0; jc < n; jc += NC)
         {
@@ -104,7 +123,7 @@ internal static unsafe class CpuGemm
                 ForEach(packParts, parallel, part =>
                 {
                     (int s0, int s1) = Split(slivers, packParts, part);
-                    GemmPacking.PackB<TReader>(b, p.LeadingB, p.TransposeB, jcLocal, nc, pcLocal, kc, nr,
+                    GemmPacking.PackB<TReaderB>(x.B, x.Ldb, x.TransposeB, jcLocal, nc, pcLocal, kc, nr,
                         (float*)packedBAddress, s0, s1);
                 });
                 ForEach(rowBlocks * columnParts, parallel, task =>
@@ -113,9 +132,9 @@ internal static unsafe class CpuGemm
                     (int s0, int s1) = Split(slivers, columnParts, task % columnParts);
                     int rows = Math.Min(mc, m - ic);
                     float* packedA = ScratchMemory.Floats(ScratchMemory.PackedA, (long)mc * kc);
-                    GemmPacking.PackA<TReader>(a, p.LeadingA, p.TransposeA, ic, rows, pcLocal, kc, mr, packedA);
+                    GemmPacking.PackA<TReaderA>(x.A, x.Lda, x.TransposeA, ic, rows, pcLocal, kc, mr, packedA);
                     RunTiles(kernel, packedA, (float*)packedBAddress, c + (long)ic * ldc + jcLocal, ldc,
-                        rows, nc, kc, s0, s1, p.Alpha, betaPanel);
+                        rows, nc, kc, s0, s1, x.Alpha, betaPanel);
                 });
             }
         }
@@ -136,7 +155,7 @@ internal static unsafe class CpuGemm
     }
 
     /// <summary>Runs the micro-kernel over every tile of one packed A block and B slivers [s0, s1).</summary>
-    private static void RunTiles(MicroKernel kernel, float* packedA, float* packedB, float* c, int ldc,
+    private static void RunTiles(MicroKernel kernel, float* packedA, float* packedB, float* c, long ldc,
         int rows, int cols, int kc, int s0, int s1, float alpha, float beta)
     {
         int mr = kernel.MR, nr = kernel.NR;
@@ -170,16 +189,19 @@ internal static unsafe class CpuGemm
         }
     }
 
-    private static void ScaleInPlace(float* c, long count, float beta)
+    private static void ScaleInPlace(float* c, int m, int n, long ldc, float beta)
     {
-        var span = new Span<float>(c, checked((int)count));
-        if (beta == 0f)
+        for (int r = 0; r < m; r++)
         {
-            span.Clear();
-        }
-        else
-        {
-            System.Numerics.Tensors.TensorPrimitives.Multiply(span, beta, span);
+            var row = new Span<float>(c + r * ldc, n);
+            if (beta == 0f)
+            {
+                row.Clear();
+            }
+            else
+            {
+                System.Numerics.Tensors.TensorPrimitives.Multiply(row, beta, row);
+            }
         }
     }
 
