@@ -45,6 +45,10 @@ public readonly record struct AttentionShape
     /// <summary>Rows of per-query statistics (log-sum-exp, gradient dots): one per batch, head and query, in that order.</summary>
     public long Rows => (long)Batch * Heads * Queries;
 
+    /// <summary>Element index of head <paramref name="head"/>'s first channel in token <paramref name="token"/> of sample <paramref name="batch"/>, in a tensor of <paramref name="tokens"/> tokens.</summary>
+    public long HeadRow(int batch, int tokens, int token, int head) =>
+        ((long)batch * tokens + token) * Channels + (long)head * HeadDim;
+
     /// <summary>Keys query <paramref name="query"/> attends to: the first ones, up to this count.</summary>
     public int Visible(int query) => Causal ? Math.Max(0, Math.Min(Keys, query + 1 + Keys - Queries)) : Keys;
 

@@ -61,10 +61,6 @@ internal static unsafe class CpuAttention
     private readonly record struct BackwardOperands(nint Q, nint K, nint V, nint Result, nint LogSumExp, nint GradResult,
         nint GradQ, nint GradK, nint GradV, nint RowDots);
 
-    /// <summary>Element index of head <paramref name="head"/>'s first channel in token <paramref name="token"/> of sample <paramref name="batch"/>.</summary>
-    private static long HeadRow(AttentionShape s, int batch, int tokens, int token, int head) =>
-        ((long)batch * tokens + token) * s.Channels + (long)head * s.HeadDim;
-
     private static nint At(nint data, long element, int size) => data + (nint)(element * size);
 
     private static void Forward<TReader>(DType dtype, nint q, nint k, nint v, nint result, nint logSumExp, AttentionShape s, MicroKernel kernel)
@@ -90,12 +86,12 @@ internal static unsafe class CpuAttention
                         new Span<float>(output, rows * d).Clear();
                         new Span<float>(max, rows).Fill(float.NegativeInfinity);
                         new Span<float>(sum, rows).Clear();
-                        nint queries = At(q, HeadRow(s, batch, s.Queries, i0, head), size);
+                        nint queries = At(q, s.HeadRow(batch, s.Queries, i0, head), size);
                         int keys = s.Visible(i0 + rows - 1);
                         for (int j0 = 0; j0 < keys; j0 += KeyBlock)
                         {
                             int cols = Math.Min(KeyBlock, keys - j0);
-                            long keyRow = HeadRow(s, batch, s.Keys, j0, head);
+                            long keyRow = s.HeadRow(batch, s.Keys, j0, head);
                             CpuGemm.Serial<TReader, TReader>(new StridedProduct(rows, cols, d,
                                 queries, channels, false, At(k, keyRow, size), channels, true, (nint)scores, KeyBlock, s.Scale), kernel);
                             for (int r = 0; r < rows; r++)
@@ -124,7 +120,7 @@ internal static unsafe class CpuAttention
                         {
                             var outputRow = new Span<float>(output + r * d, d);
                             TensorPrimitives.Multiply(outputRow, 1f / sum[r], outputRow);
-                            ElementBlocks.Store(dtype, outputRow, result, HeadRow(s, batch, s.Queries, i0 + r, head));
+                            ElementBlocks.Store(dtype, outputRow, result, s.HeadRow(batch, s.Queries, i0 + r, head));
                             ((float*)logSumExp)[headIndex * s.Queries + i0 + r] = max[r] + MathF.Log(sum[r]);
                         }
                     }
@@ -160,7 +156,7 @@ internal static unsafe class CpuAttention
                         var gradOutput = new Span<float>(rowB, d);
                         for (int i = 0; i < s.Queries; i++)
                         {
-                            long row = HeadRow(s, batch, s.Queries, i, head);
+                            long row = s.HeadRow(batch, s.Queries, i, head);
                             ElementBlocks.Load(dtype, x.Result, row, output);
                             ElementBlocks.Load(dtype, x.GradResult, row, gradOutput);
                             dots[i] = TensorPrimitives.Dot<float>(output, gradOutput);
@@ -169,14 +165,14 @@ internal static unsafe class CpuAttention
                         for (int j0 = 0; j0 < s.Keys; j0 += KeyBlock)
                         {
                             int cols = Math.Min(KeyBlock, s.Keys - j0);
-                            long keyRow = HeadRow(s, batch, s.Keys, j0, head);
+                            long keyRow = s.HeadRow(batch, s.Keys, j0, head);
                             nint keys = At(x.K, keyRow, size), values = At(x.V, keyRow, size);
                             new Span<float>(gradKeys, cols * d).Clear();
                             new Span<float>(gradValues, cols * d).Clear();
                             for (int i0 = s.FirstQuerySeeing(j0) / QueryBlock * QueryBlock; i0 < s.Queries; i0 += QueryBlock)
                             {
                                 int rows = Math.Min(QueryBlock, s.Queries - i0);
-                                long queryRow = HeadRow(s, batch, s.Queries, i0, head);
+                                long queryRow = s.HeadRow(batch, s.Queries, i0, head);
                                 nint queries = At(x.Q, queryRow, size), gradResults = At(x.GradResult, queryRow, size);
                                 // P = exp(scale·q·kᵀ − lse), the forward's probabilities, masked entries 0.
                                 CpuGemm.Serial<TReader, TReader>(new StridedProduct(rows, cols, d,
@@ -209,14 +205,14 @@ internal static unsafe class CpuAttention
                             }
                             for (int r = 0; r < cols; r++)
                             {
-                                long row = HeadRow(s, batch, s.Keys, j0 + r, head);
+                                long row = s.HeadRow(batch, s.Keys, j0 + r, head);
                                 ElementBlocks.Store(dtype, new ReadOnlySpan<float>(gradKeys + r * d, d), x.GradK, row);
                                 ElementBlocks.Store(dtype, new ReadOnlySpan<float>(gradValues + r * d, d), x.GradV, row);
                             }
                         }
                         for (int i = 0; i < s.Queries; i++)
                         {
-                            ElementBlocks.Store(dtype, new ReadOnlySpan<float>(gradQueries + (long)i * d, d), x.GradQ, HeadRow(s, batch, s.Queries, i, head));
+                            ElementBlocks.Store(dtype, new ReadOnlySpan<float>(gradQueries + (long)i * d, d), x.GradQ, s.HeadRow(batch, s.Queries, i, head));
                         }
                     }
                 }

@@ -38,7 +38,7 @@ public static class AttentionKernels
             var (batch, head, block, headIndex) = Item(item, blocks, s.Heads);
             int i = block * Group.DimX + Group.IdxX;
             bool active = i < s.Queries;
-            long row = HeadRow(s, batch, s.Queries, active ? i : 0, head);
+            long row = s.HeadRow(batch, s.Queries, active ? i : 0, head);
             for (int c = 0; c < d; c++)
             {
                 query[c] = active ? e.Load(q[row + c]) * s.Scale : 0f;
@@ -50,10 +50,7 @@ public static class AttentionKernels
             for (int j0 = 0; j0 < keys; j0 += tileRows)
             {
                 int count = Math.Min(tileRows, keys - j0);
-                long keyRow = HeadRow(s, batch, s.Keys, j0, head);
-                LoadTile<T, E>(k, keyTile, keyRow, count, d, s.Channels, 1f);
-                LoadTile<T, E>(v, valueTile, keyRow, count, d, s.Channels, 1f);
-                Group.Barrier();
+                LoadKeysAndValues<T, E>(k, v, keyTile, valueTile, s.HeadRow(batch, s.Keys, j0, head), count, s);
                 int mine = Math.Min(count, visible - j0);
                 for (int jj = 0; jj < mine; jj++)
                 {
@@ -113,7 +110,7 @@ public static class AttentionKernels
             var (batch, head, block, headIndex) = Item(item, blocks, s.Heads);
             int i = block * Group.DimX + Group.IdxX;
             bool active = i < s.Queries;
-            long row = HeadRow(s, batch, s.Queries, active ? i : 0, head);
+            long row = s.HeadRow(batch, s.Queries, active ? i : 0, head);
             float dot = 0f;
             for (int c = 0; c < d; c++)
             {
@@ -134,10 +131,7 @@ public static class AttentionKernels
             for (int j0 = 0; j0 < keys; j0 += tileRows)
             {
                 int count = Math.Min(tileRows, keys - j0);
-                long keyRow = HeadRow(s, batch, s.Keys, j0, head);
-                LoadTile<T, E>(k, keyTile, keyRow, count, d, s.Channels, 1f);
-                LoadTile<T, E>(v, valueTile, keyRow, count, d, s.Channels, 1f);
-                Group.Barrier();
+                LoadKeysAndValues<T, E>(k, v, keyTile, valueTile, s.HeadRow(batch, s.Keys, j0, head), count, s);
                 int mine = Math.Min(count, visible - j0);
                 for (int jj = 0; jj < mine; jj++)
                 {
@@ -185,7 +179,7 @@ public static class AttentionKernels
             var (batch, head, block, headIndex) = Item(item, blocks, s.Heads);
             int j = block * Group.DimX + Group.IdxX;
             bool active = j < s.Keys;
-            long row = HeadRow(s, batch, s.Keys, active ? j : 0, head);
+            long row = s.HeadRow(batch, s.Keys, active ? j : 0, head);
             for (int c = 0; c < d; c++)
             {
                 key[c] = active ? e.Load(k[row + c]) : 0f;
@@ -196,7 +190,7 @@ public static class AttentionKernels
             for (int i0 = s.FirstQuerySeeing(block * Group.DimX); i0 < s.Queries; i0 += tileRows)
             {
                 int count = Math.Min(tileRows, s.Queries - i0);
-                long queryRow = HeadRow(s, batch, s.Queries, i0, head);
+                long queryRow = s.HeadRow(batch, s.Queries, i0, head);
                 LoadTile<T, E>(q, queryTile, queryRow, count, d, s.Channels, s.Scale);
                 LoadTile<T, E>(gradResult, gradTile, queryRow, count, d, s.Channels, 1f);
                 for (int t = Group.IdxX; t < count; t += Group.DimX)
@@ -245,8 +239,16 @@ public static class AttentionKernels
         return ((int)(headIndex / heads), (int)(headIndex % heads), (int)(item % blocks), headIndex);
     }
 
-    private static long HeadRow(AttentionShape s, int batch, int tokens, int token, int head) =>
-        ((long)batch * tokens + token) * s.Channels + (long)head * s.HeadDim;
+    /// <summary>The group stages <paramref name="rows"/> key rows and their value rows of one head, then waits for all of them.</summary>
+    private static void LoadKeysAndValues<T, E>(ArrayView<T> k, ArrayView<T> v, ArrayView<float> keyTile, ArrayView<float> valueTile,
+        long firstRow, int rows, AttentionShape s)
+        where T : unmanaged
+        where E : struct, IElement<T>
+    {
+        LoadTile<T, E>(k, keyTile, firstRow, rows, s.HeadDim, s.Channels, 1f);
+        LoadTile<T, E>(v, valueTile, firstRow, rows, s.HeadDim, s.Channels, 1f);
+        Group.Barrier();
+    }
 
     /// <summary>The group copies <paramref name="rows"/> head rows, scaled, into a shared tile.</summary>
     private static void LoadTile<T, E>(ArrayView<T> data, ArrayView<float> tile, long firstRow, int rows, int d, int channels, float scale)
