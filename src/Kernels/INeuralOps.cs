@@ -21,10 +21,6 @@ public interface INeuralOps
     void SoftmaxBackward(DType dtype, BufferView y, BufferView gradOutput, BufferView gradInput, SoftmaxShape shape);
 
     /// <summary>
-    /// y = (x − mean)·rstd·weight[c] + bias[c] per row, with rstd = 1/√(biased variance + eps); writes the
-    /// rows' mean and rstd (f32, one per row) for the backward pass.
-    /// </summary>
-    /// <summary>
     /// Fused multi-head attention: result = softmax(scale·q·kᵀ, masked)·v per batch and head, computed
     /// block by block with an online softmax so the full score matrix is never held. Writes each
     /// query row's log-sum-exp of its scaled scores (f32, <see cref="AttentionShape.Rows"/>) for the backward pass.
@@ -39,6 +35,10 @@ public interface INeuralOps
     void AttentionBackward(DType dtype, BufferView q, BufferView k, BufferView v, BufferView result, BufferView logSumExp,
         BufferView gradResult, BufferView gradQ, BufferView gradK, BufferView gradV, BufferView rowDots, AttentionShape shape);
 
+    /// <summary>
+    /// y = (x − mean)·rstd·weight[c] + bias[c] per row, with rstd = 1/√(biased variance + eps); writes the
+    /// rows' mean and rstd (f32, one per row) for the backward pass.
+    /// </summary>
     void Normalize(DType dtype, BufferView x, BufferView weight, BufferView bias, BufferView y,
         BufferView mean, BufferView rstd, NormShape shape, float eps);
 
@@ -57,13 +57,17 @@ public interface INeuralOps
     void UpsampleBackward(DType dtype, BufferView gradOutput, BufferView gradInput, long planes, int height, int width, int factor);
 
     /// <summary>
-    /// Writes rows [firstPixel, firstPixel + pixels) of one image's column matrix (see <see cref="ConvGeometry"/>)
-    /// into <paramref name="columns"/>, [pixels, Patch]; padding reads as zero.
+    /// y = conv(x, weight) + bias[o] (see <see cref="ConvShape"/>), zero padding; <paramref name="bias"/> is
+    /// read only when given. Products accumulate in f32; the whole input's column matrix is never built.
     /// </summary>
-    void ImageToColumns(DType dtype, BufferView image, BufferView columns, ConvGeometry geometry, int firstPixel, int pixels);
+    void Convolution(DType dtype, BufferView x, BufferView weight, BufferView? bias, BufferView y, ConvShape shape);
 
-    /// <summary>The adjoint of <see cref="ImageToColumns"/>: adds the column rows back into the image's gradient.</summary>
-    void ColumnsToImage(DType dtype, BufferView columns, BufferView image, ConvGeometry geometry, int firstPixel, int pixels);
+    /// <summary>
+    /// Gradients of <see cref="Convolution"/> for the input and the weight (overwritten, not accumulated).
+    /// The weight's gradient sums over every image and pixel in f32 and is rounded once.
+    /// </summary>
+    void ConvolutionBackward(DType dtype, BufferView x, BufferView weight, BufferView gradOutput,
+        BufferView gradInput, BufferView gradWeight, ConvShape shape);
 
     /// <summary>
     /// One AdamW update in place of f32 parameters and moments from gradients of <paramref name="gradType"/>,

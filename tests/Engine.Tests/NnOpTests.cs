@@ -11,17 +11,25 @@ public class NnOpTests
         new(name, bias ? [new(n, c, h, w), new(o, c, k, k), new(o)] : [new(n, c, h, w), new(o, c, k, k)],
             t =>
             {
-                Ops.ConvolutionColumnBudget = budget;
+                Dsoup.Kernels.Cpu.Nn.CpuConvolution.ColumnBudget = budget;
                 try
                 {
                     return Ops.Conv2d(t[0], t[1], bias ? t[2] : null, stride, pad);
                 }
                 finally
                 {
-                    Ops.ConvolutionColumnBudget = null;
+                    Dsoup.Kernels.Cpu.Nn.CpuConvolution.ColumnBudget = null;
                 }
             },
             x => NnReference.Conv2d(x[0], x[1], bias ? x[2] : null, n, c, h, w, o, k, k, stride, pad.Top, pad.Left, pad.Bottom, pad.Right));
+
+    /// <summary>A convolution case checked backward against the float64 gradient formula (too large for finite differences).</summary>
+    private static OpCase LargeConvolution(string name, int n, int c, int h, int w, int o, int k, int stride, Padding2d pad) =>
+        Convolution(name, n, c, h, w, o, k, stride, pad, bias: true) with
+        {
+            Gradient = (x, seed) => NnReference.Conv2dGradient(x[0], x[1], x[2], seed, n, c, h, w, o, k, k, stride,
+                pad.Top, pad.Left, pad.Bottom, pad.Right),
+        };
 
     private static OpCase AttentionCase(string name, int batch, int queries, int keys, int channels, int heads, bool causal) =>
         new(name, [new(batch, queries, channels), new(batch, keys, channels), new(batch, keys, channels)],
@@ -84,13 +92,17 @@ public class NnOpTests
         Convolution("Conv3x3Tiled", 1, 2, 4, 5, 3, 3, 1, Padding2d.Same(1), bias: true, budget: 2 * 18 + 5),
         Convolution("Conv3x3Stride2VaeDown", 1, 2, 6, 5, 3, 3, 2, Padding2d.BottomRight(1), bias: true),
         Convolution("Conv1x1", 2, 4, 3, 3, 5, 1, 1, Padding2d.Same(0), bias: false),
+        // Shapes that cross the GPU implicit GEMM's 64×64 tiles and 16-deep k steps in every operand (output
+        // channels, pixels, patch; input pixels and O·kh·kw for the input's gradient; batch·pixels for the weight's).
+        LargeConvolution("Conv3x3Tiles", 2, 8, 9, 10, 70, 3, 1, Padding2d.Same(1)),
+        LargeConvolution("Conv3x3Stride2Tiles", 1, 5, 17, 15, 66, 3, 2, Padding2d.BottomRight(1)),
         new("Linear", [new(2, 3, 5), new(4, 5), new(4)], t => Ops.Linear(t[0], t[1], t[2]), x =>
             Enumerable.Range(0, 6).SelectMany(r => Enumerable.Range(0, 4).Select(o =>
                 x[2][o] + Enumerable.Range(0, 5).Sum(i => x[0][r * 5 + i] * x[1][o * 5 + i]))).ToArray()),
         AttentionCase("SelfAttention", 2, 5, 5, 8, 2, causal: false),
         AttentionCase("CrossAttention", 1, 6, 3, 8, 4, causal: false),
         AttentionCase("CausalAttention", 1, 4, 4, 6, 3, causal: true),
-        // Shapes that cross the CPU's blocks (64 queries, 256 keys) and the GPU kernels' 64-row groups and
+        // Shapes that cross the CPU's blocks (128 queries, 256 keys) and the GPU kernels' 64-row groups and
         // shared tiles (2048 floats: 128 rows of a 16-wide head, 25 of an 80-wide one).
         LargeAttentionCase("AttentionBlocks", 2, 70, 300, 32, 2, causal: false),
         LargeAttentionCase("CausalAttentionBlocks", 1, 300, 300, 16, 1, causal: true),
@@ -116,12 +128,22 @@ public class NnOpTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void AttentionGradientFormulaAgreesWithFiniteDifferences(bool causal)
+    public void AttentionGradientFormulaAgreesWithFiniteDifferences(bool causal) =>
+        AssertGradientFormulaMatchesFiniteDifferences(LargeAttentionCase("small", 2, 5, causal ? 7 : 4, 6, 2, causal));
+
+    /// <summary>The same for the large convolution cases' formula, at stride 1 and at the VAE's stride 2.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void ConvolutionGradientFormulaAgreesWithFiniteDifferences(int stride) =>
+        AssertGradientFormulaMatchesFiniteDifferences(
+            LargeConvolution("small", 2, 2, 5, 4, 3, 3, stride, stride == 1 ? Padding2d.Same(1) : Padding2d.BottomRight(1)));
+
+    private static void AssertGradientFormulaMatchesFiniteDifferences(OpCase small)
     {
-        OpCase small = LargeAttentionCase("small", 2, 5, causal ? 7 : 4, 6, 2, causal);
         var random = new System.Random(7);
         double[][] inputs = small.Inputs.Select(shape => Reference.RandomValues(random, shape.Count, DType.F32)).ToArray();
-        double[] seed = Reference.RandomValues(random, inputs[0].Length, DType.F32);
+        double[] seed = Reference.RandomValues(random, small.Reference(inputs).Length, DType.F32);
         double[][] formula = small.Gradient!(inputs, seed);
         for (int i = 0; i < inputs.Length; i++)
         {

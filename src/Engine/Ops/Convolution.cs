@@ -16,77 +16,38 @@ public readonly record struct Padding2d(int Top, int Left, int Bottom, int Right
 
 public static partial class Ops
 {
-    /// <summary>Elements of the column buffer one convolution tile may use: the whole image's column matrix is never held.</summary>
-    private const long DefaultConvolutionColumnBudget = 1L << 21;
-
-    /// <summary>Overrides the tile budget on this thread (tests use tiny tiles to cross tile edges).</summary>
-    [ThreadStatic]
-    internal static long? ConvolutionColumnBudget;
-
     /// <summary>
     /// 2-D convolution of x [N, C, H, W] with weight [O, C, kh, kw] and an optional bias [O], zero padding,
-    /// one stride for both axes. Runs per image as GEMMs over tiles of the column matrix (see
-    /// <see cref="ConvGeometry"/>), so memory beyond the output is one tile; backward recomputes the tiles.
+    /// one stride for both axes. The backend never holds the whole column matrix (CPU: GEMMs over tiles of
+    /// it; GPU: an implicit GEMM reading the image in place).
     /// </summary>
     public static Tensor Conv2d(Tensor x, Tensor weight, Tensor? bias, int stride, Padding2d padding)
     {
-        ConvGeometry g = CheckConvolution(x, weight, bias, stride, padding);
-        int batch = x.Shape[0], outChannels = weight.Shape[0];
-        IBackend backend = x.Device.Backend;
-        int tile = ConvolutionTile(g);
-        using Tensor nhwc = Tensor.Empty(new Shape(batch, g.Pixels, outChannels), x.DType, x.Device);
-        if (bias is not null)
-        {
-            backend.BroadcastAxis(x.DType, bias.View, nhwc.View, new ReduceShape(1, (long)batch * g.Pixels, outChannels), 1f);
-        }
-        using (Tensor columns = Tensor.Empty(new Shape(tile, g.Patch), x.DType, x.Device))
-        {
-            ForEachTile(g, batch, tile, (n, first, pixels) =>
-            {
-                backend.ImageToColumns(x.DType, x.ViewAt(n * g.ImageCount), columns.View, g, first, pixels);
-                backend.Gemm(new GemmProblem(1, pixels, outChannels, g.Patch, false, true, x.DType,
-                    columns.View, 0, weight.View, 0, nhwc.ViewAt(((long)n * g.Pixels + first) * outChannels), 0,
-                    Beta: bias is null ? 0f : 1f));
-            });
-        }
-        Tensor y = Tensor.Empty(new Shape(batch, outChannels, g.OutputHeight, g.OutputWidth), x.DType, x.Device);
-        backend.SwapAxes(x.DType, nhwc.View, y.View, new AxisSwap(batch, g.Pixels, outChannels, 1));
+        var shape = new ConvShape(x.Shape[0], weight.Shape[0], CheckConvolution(x, weight, bias, stride, padding));
+        ConvGeometry g = shape.Image;
+        Tensor y = Tensor.Empty(new Shape(shape.Batch, shape.OutChannels, g.OutputHeight, g.OutputWidth), x.DType, x.Device);
+        x.Device.Backend.Convolution(x.DType, x.View, weight.View, bias?.View, y.View, shape);
         Tensor[] inputs = bias is null ? [x, weight] : [x, weight, bias];
-        Tape.Record("Conv2d", inputs, [y], grads => ConvolutionBackward(x, weight, bias, grads[0], g, tile), force: false);
+        Tape.Record("Conv2d", inputs, [y], grads => ConvolutionBackward(x, weight, bias, grads[0], shape), force: false);
         return y;
     }
 
-    private static Tensor?[] ConvolutionBackward(Tensor x, Tensor weight, Tensor? bias, Tensor grad, ConvGeometry g, int tile)
+    private static Tensor?[] ConvolutionBackward(Tensor x, Tensor weight, Tensor? bias, Tensor grad, ConvShape shape)
     {
         IBackend backend = x.Device.Backend;
-        int batch = x.Shape[0], outChannels = weight.Shape[0];
-        using Tensor gradNhwc = Tensor.Empty(new Shape(batch, g.Pixels, outChannels), x.DType, x.Device);
-        backend.SwapAxes(x.DType, grad.View, gradNhwc.View, new AxisSwap(batch, outChannels, g.Pixels, 1));
-        Tensor gradInput = Tensor.Zeros(x.Shape, x.DType, x.Device);
+        Tensor gradInput = Tensor.Empty(x.Shape, x.DType, x.Device);
         Tensor gradWeight = Tensor.Empty(weight.Shape, x.DType, x.Device);
-        using (Tensor columns = Tensor.Empty(new Shape(tile, g.Patch), x.DType, x.Device))
-        {
-            bool firstTile = true;
-            ForEachTile(g, batch, tile, (n, first, pixels) =>
-            {
-                BufferView gradRows = gradNhwc.ViewAt(((long)n * g.Pixels + first) * outChannels);
-                backend.ImageToColumns(x.DType, x.ViewAt(n * g.ImageCount), columns.View, g, first, pixels);
-                // dW[O, patch] += gradRowsᵀ · columns
-                backend.Gemm(new GemmProblem(1, outChannels, g.Patch, pixels, true, false, x.DType,
-                    gradRows, 0, columns.View, 0, gradWeight.View, 0, Beta: firstTile ? 0f : 1f));
-                firstTile = false;
-                // dColumns = gradRows · W, then back into the image's gradient.
-                backend.Gemm(new GemmProblem(1, pixels, g.Patch, outChannels, false, false, x.DType,
-                    gradRows, 0, weight.View, 0, columns.View, 0));
-                backend.ColumnsToImage(x.DType, columns.View, gradInput.ViewAt(n * g.ImageCount), g, first, pixels);
-            });
-        }
+        backend.ConvolutionBackward(x.DType, x.View, weight.View, grad.View, gradInput.View, gradWeight.View, shape);
         if (bias is null)
         {
             return [gradInput, gradWeight];
         }
+        // Σ over pixels, then over the batch.
+        int pixels = shape.Image.Pixels;
+        using Tensor perImage = Tensor.Empty(new Shape(shape.Batch, shape.OutChannels), x.DType, x.Device);
+        backend.SumAxis(x.DType, grad.View, perImage.View, new ReduceShape((long)shape.Batch * shape.OutChannels, pixels, 1), 1f);
         Tensor gradBias = Tensor.Empty(bias.Shape, x.DType, x.Device);
-        backend.SumAxis(x.DType, gradNhwc.View, gradBias.View, new ReduceShape(1, (long)batch * g.Pixels, outChannels), 1f);
+        backend.SumAxis(x.DType, perImage.View, gradBias.View, new ReduceShape(1, shape.Batch, shape.OutChannels), 1f);
         return [gradInput, gradWeight, gradBias];
     }
 
@@ -124,19 +85,5 @@ public static partial class Ops
                 $"{op}: the kernel of the weight {weight.Shape} is larger than the padded input {x.Shape} (padding {padding})");
         }
         return g;
-    }
-
-    private static int ConvolutionTile(ConvGeometry g) =>
-        (int)Math.Clamp((ConvolutionColumnBudget ?? DefaultConvolutionColumnBudget) / Math.Max(1, g.Patch), 1, Math.Max(1, g.Pixels));
-
-    private static void ForEachTile(ConvGeometry g, int batch, int tile, Action<int, int, int> body)
-    {
-        for (int n = 0; n < batch; n++)
-        {
-            for (int first = 0; first < g.Pixels; first += tile)
-            {
-                body(n, first, Math.Min(tile, g.Pixels - first));
-            }
-        }
     }
 }

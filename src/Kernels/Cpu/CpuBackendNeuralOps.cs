@@ -95,13 +95,25 @@ public sealed unsafe partial class CpuBackend
             CpuMemory.Address(gradInput, count * dtype.Size(), "upsample input gradient"), planes, height, width, factor);
     }
 
-    public void ImageToColumns(DType dtype, BufferView image, BufferView columns, ConvGeometry geometry, int firstPixel, int pixels) =>
-        CpuConvolution.ImageToColumns(dtype.Size(), CpuMemory.Address(image, geometry.ImageCount * dtype.Size(), "convolution input"),
-            CpuMemory.Address(columns, (long)pixels * geometry.Patch * dtype.Size(), "convolution columns"), geometry, firstPixel, pixels);
+    public void Convolution(DType dtype, BufferView x, BufferView weight, BufferView? bias, BufferView y, ConvShape shape)
+    {
+        int size = dtype.Size();
+        CpuConvolution.Forward(dtype, CpuMemory.Address(x, shape.InputCount * size, "convolution input"),
+            CpuMemory.Address(weight, shape.WeightCount * size, "convolution weight"),
+            bias is { } b ? CpuMemory.Address(b, (long)shape.OutChannels * size, "convolution bias") : 0,
+            CpuMemory.Address(y, shape.OutputCount * size, "convolution result"), shape, gemmKernel);
+    }
 
-    public void ColumnsToImage(DType dtype, BufferView columns, BufferView image, ConvGeometry geometry, int firstPixel, int pixels) =>
-        CpuConvolution.ColumnsToImage(dtype, CpuMemory.Address(columns, (long)pixels * geometry.Patch * dtype.Size(), "convolution columns"),
-            CpuMemory.Address(image, geometry.ImageCount * dtype.Size(), "convolution input gradient"), geometry, firstPixel, pixels);
+    public void ConvolutionBackward(DType dtype, BufferView x, BufferView weight, BufferView gradOutput,
+        BufferView gradInput, BufferView gradWeight, ConvShape shape)
+    {
+        int size = dtype.Size();
+        CpuConvolution.Backward(dtype, CpuMemory.Address(x, shape.InputCount * size, "convolution input"),
+            CpuMemory.Address(weight, shape.WeightCount * size, "convolution weight"),
+            CpuMemory.Address(gradOutput, shape.OutputCount * size, "convolution result gradient"),
+            CpuMemory.Address(gradInput, shape.InputCount * size, "convolution input gradient"),
+            CpuMemory.Address(gradWeight, shape.WeightCount * size, "convolution weight gradient"), shape, gemmKernel);
+    }
 
     public void AdamW(DType gradType, BufferView parameters, BufferView gradients, BufferView moment1, BufferView moment2,
         BufferView gradientScale, long count, AdamWStep step)

@@ -57,11 +57,12 @@ public sealed partial class IlgpuBackend
     public void UpsampleBackward(DType dtype, BufferView gradOutput, BufferView gradInput, long planes, int height, int width, int factor) =>
         Run(() => Neural(dtype).UpsampleBackward(gradOutput, gradInput, planes, height, width, factor));
 
-    public void ImageToColumns(DType dtype, BufferView image, BufferView columns, ConvGeometry geometry, int firstPixel, int pixels) =>
-        Run(() => Neural(dtype).ImageToColumns(image, columns, geometry, firstPixel, pixels));
+    public void Convolution(DType dtype, BufferView x, BufferView weight, BufferView? bias, BufferView y, ConvShape shape) =>
+        Run(() => Neural(dtype).Convolution(x, weight, bias, y, shape));
 
-    public void ColumnsToImage(DType dtype, BufferView columns, BufferView image, ConvGeometry geometry, int firstPixel, int pixels) =>
-        Run(() => Neural(dtype).ColumnsToImage(columns, image, geometry, firstPixel, pixels));
+    public void ConvolutionBackward(DType dtype, BufferView x, BufferView weight, BufferView gradOutput,
+        BufferView gradInput, BufferView gradWeight, ConvShape shape) =>
+        Run(() => Neural(dtype).ConvolutionBackward(x, weight, gradOutput, gradInput, gradWeight, shape));
 
     public void AdamW(DType gradType, BufferView parameters, BufferView gradients, BufferView moment1, BufferView moment2,
         BufferView gradientScale, long count, AdamWStep step) =>

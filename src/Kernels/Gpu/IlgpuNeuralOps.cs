@@ -34,9 +34,9 @@ internal interface IIlgpuNeuralOps
 
     void UpsampleBackward(BufferView gradOutput, BufferView gradInput, long planes, int height, int width, int factor);
 
-    void ImageToColumns(BufferView image, BufferView columns, ConvGeometry geometry, int firstPixel, int pixels);
+    void Convolution(BufferView x, BufferView weight, BufferView? bias, BufferView y, ConvShape shape);
 
-    void ColumnsToImage(BufferView columns, BufferView image, ConvGeometry geometry, int firstPixel, int pixels);
+    void ConvolutionBackward(BufferView x, BufferView weight, BufferView gradOutput, BufferView gradInput, BufferView gradWeight, ConvShape shape);
 
     /// <summary>AdamW with gradients of this dtype.</summary>
     void AdamW(BufferView parameters, BufferView gradients, BufferView moment1, BufferView moment2, BufferView gradientScale, long count, AdamWStep step);
@@ -62,8 +62,9 @@ internal sealed class IlgpuNeuralOps<T, E> : IIlgpuNeuralOps
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, AxisSwap>? swapAxes;
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, long, int, int, int>? upsample;
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, long, int, int, int>? upsampleBackward;
-    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ConvGeometry, int, int>? imageToColumns;
-    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ConvGeometry, int, int>? columnsToImage;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ConvolutionOperands>? convolution;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ConvolutionInputGradientOperands>? convolutionInput;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ConvolutionWeightGradientOperands>? convolutionWeight;
     private Action<KernelConfig, ArrayView<float>, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, AdamWScalars>? adamW;
 
     public IlgpuNeuralOps(IlgpuBackend backend) => this.backend = backend;
@@ -204,19 +205,31 @@ internal sealed class IlgpuNeuralOps<T, E> : IIlgpuNeuralOps
             View(gradInput, count, "upsample input gradient"), planes, height, width, factor);
     }
 
-    public void ImageToColumns(BufferView image, BufferView columns, ConvGeometry geometry, int firstPixel, int pixels)
+    public void Convolution(BufferView x, BufferView weight, BufferView? bias, BufferView y, ConvShape shape)
     {
-        imageToColumns ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ConvGeometry, int, int>(ConvolutionKernels.ImageToColumns<T, E>);
-        long count = (long)pixels * geometry.Patch;
-        imageToColumns(backend.Streaming(count), View(image, geometry.ImageCount, "convolution input"),
-            View(columns, count, "convolution columns"), geometry, firstPixel, pixels);
+        convolution ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ConvolutionOperands>(
+            ConvolutionKernels.Forward<T, E>);
+        var result = View(y, shape.OutputCount, "convolution result");
+        var ops = new ConvolutionOperands(shape, bias.HasValue);
+        convolution(ImplicitGemm.Launch(ops.M, ops.N, shape.Batch), View(x, shape.InputCount, "convolution input"),
+            View(weight, shape.WeightCount, "convolution weight"),
+            bias is { } b ? View(b, shape.OutChannels, "convolution bias") : result, result, ops);
     }
 
-    public void ColumnsToImage(BufferView columns, BufferView image, ConvGeometry geometry, int firstPixel, int pixels)
+    public void ConvolutionBackward(BufferView x, BufferView weight, BufferView gradOutput, BufferView gradInput, BufferView gradWeight, ConvShape shape)
     {
-        columnsToImage ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ConvGeometry, int, int>(ConvolutionKernels.ColumnsToImage<T, E>);
-        columnsToImage(backend.Streaming(geometry.ImageCount), View(columns, (long)pixels * geometry.Patch, "convolution columns"),
-            View(image, geometry.ImageCount, "convolution input gradient"), geometry, firstPixel, pixels);
+        convolutionInput ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ConvolutionInputGradientOperands>(
+            ConvolutionKernels.BackwardInput<T, E>);
+        convolutionWeight ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, ConvolutionWeightGradientOperands>(
+            ConvolutionKernels.BackwardWeight<T, E>);
+        var weights = View(weight, shape.WeightCount, "convolution weight");
+        var gradients = View(gradOutput, shape.OutputCount, "convolution result gradient");
+        var inputOps = new ConvolutionInputGradientOperands(shape);
+        convolutionInput(ImplicitGemm.Launch(inputOps.M, inputOps.N, shape.Batch), weights, gradients,
+            View(gradInput, shape.InputCount, "convolution input gradient"), inputOps);
+        var weightOps = new ConvolutionWeightGradientOperands(shape);
+        convolutionWeight(ImplicitGemm.Launch(weightOps.M, weightOps.N, 1), gradients, View(x, shape.InputCount, "convolution input"),
+            View(gradWeight, shape.WeightCount, "convolution weight gradient"), weightOps);
     }
 
     public void AdamW(BufferView parameters, BufferView gradients, BufferView moment1, BufferView moment2, BufferView gradientScale, long count, AdamWStep step)

@@ -146,17 +146,12 @@ internal sealed class IlgpuTypedOps<T, E> : IIlgpuTypedOps
         long spanC = (p.Batch - 1) * p.BatchStrideC + (long)p.M * p.N;
         var shape = new GemmShape
         {
-            M = p.M, N = p.N, K = p.K,
+            Rows = p.M, Columns = p.N, Depth = p.K,
             TransposeA = p.TransposeA ? 1 : 0, TransposeB = p.TransposeB ? 1 : 0,
             BatchStrideA = p.BatchStrideA, BatchStrideB = p.BatchStrideB, BatchStrideC = p.BatchStrideC,
-            Alpha = p.Alpha, Beta = p.Beta,
+            Scale = p.Alpha, Accumulate = p.Beta,
         };
-        var grid = new Index3D(
-            (p.N + GemmKernels.Tile - 1) / GemmKernels.Tile,
-            (p.M + GemmKernels.Tile - 1) / GemmKernels.Tile,
-            p.Batch);
-        var group = new Index3D(GemmKernels.Threads, GemmKernels.Threads, 1);
-        gemm(new KernelConfig(grid, group), View(p.A, spanA, "GEMM operand A"), View(p.B, spanB, "GEMM operand B"),
+        gemm(ImplicitGemm.Launch(p.M, p.N, p.Batch), View(p.A, spanA, "GEMM operand A"), View(p.B, spanB, "GEMM operand B"),
             View(p.C, spanC, "GEMM result C"), shape);
     }
 

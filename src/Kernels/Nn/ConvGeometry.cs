@@ -22,6 +22,19 @@ public readonly record struct ConvGeometry(
     public long ImageCount => (long)Channels * Height * Width;
 
     /// <summary>
+    /// Where column-matrix entry (<paramref name="pixel"/>, <paramref name="patch"/>) is read from: its element
+    /// index within one image, or −1 where the window lies on padding.
+    /// </summary>
+    public long InputIndex(int pixel, int patch)
+    {
+        int window = KernelHeight * KernelWidth;
+        int c = patch / window, ky = patch % window / KernelWidth, kx = patch % KernelWidth;
+        int iy = pixel / OutputWidth * Stride - PadTop + ky;
+        int ix = pixel % OutputWidth * Stride - PadLeft + kx;
+        return iy < 0 || iy >= Height || ix < 0 || ix >= Width ? -1 : ((long)c * Height + iy) * Width + ix;
+    }
+
+    /// <summary>
     /// The output coordinate whose window reads an input <paramref name="offset"/> positions after the
     /// window's start (input + padding − kernel index), or −1 where no output does.
     /// </summary>

@@ -112,6 +112,43 @@ public static class NnReference
     {
         int oh = (h + top + bottom - kh) / stride + 1, ow = (wd + left + right - kw) / stride + 1;
         var y = new double[n * o * oh * ow];
+        for (int i = 0; i < y.Length; i++)
+        {
+            y[i] = bias?[i / (oh * ow) % o] ?? 0;
+        }
+        ForEachConvTerm(n, c, h, wd, o, kh, kw, stride, top, left, bottom, right, (xi, wi, yi) => y[yi] += x[xi] * w[wi]);
+        return y;
+    }
+
+    /// <summary>The gradients of Σ seed·Conv2d for x, w and (when given) the bias, from the same sum of products.</summary>
+    public static double[][] Conv2dGradient(double[] x, double[] w, double[]? bias, double[] seed, int n, int c, int h, int wd, int o,
+        int kh, int kw, int stride, int top, int left, int bottom, int right)
+    {
+        var gx = new double[x.Length];
+        var gw = new double[w.Length];
+        ForEachConvTerm(n, c, h, wd, o, kh, kw, stride, top, left, bottom, right, (xi, wi, yi) =>
+        {
+            gx[xi] += seed[yi] * w[wi];
+            gw[wi] += seed[yi] * x[xi];
+        });
+        if (bias is null)
+        {
+            return [gx, gw];
+        }
+        int pixels = seed.Length / (n * o);
+        var gb = new double[o];
+        for (int i = 0; i < seed.Length; i++)
+        {
+            gb[i / pixels % o] += seed[i];
+        }
+        return [gx, gw, gb];
+    }
+
+    /// <summary>Calls <paramref name="term"/> with the (x, w, y) indices of every product a convolution sums.</summary>
+    private static void ForEachConvTerm(int n, int c, int h, int wd, int o, int kh, int kw, int stride, int top, int left, int bottom, int right,
+        Action<int, int, int> term)
+    {
+        int oh = (h + top + bottom - kh) / stride + 1, ow = (wd + left + right - kw) / stride + 1;
         for (int b = 0; b < n; b++)
         {
             for (int f = 0; f < o; f++)
@@ -120,7 +157,6 @@ public static class NnReference
                 {
                     for (int ox = 0; ox < ow; ox++)
                     {
-                        double sum = bias?[f] ?? 0;
                         for (int ch = 0; ch < c; ch++)
                         {
                             for (int ky = 0; ky < kh; ky++)
@@ -130,17 +166,15 @@ public static class NnReference
                                     int iy = oy * stride - top + ky, ix = ox * stride - left + kx;
                                     if (iy >= 0 && iy < h && ix >= 0 && ix < wd)
                                     {
-                                        sum += x[((b * c + ch) * h + iy) * wd + ix] * w[((f * c + ch) * kh + ky) * kw + kx];
+                                        term(((b * c + ch) * h + iy) * wd + ix, ((f * c + ch) * kh + ky) * kw + kx, ((b * o + f) * oh + oy) * ow + ox);
                                     }
                                 }
                             }
                         }
-                        y[((b * o + f) * oh + oy) * ow + ox] = sum;
                     }
                 }
             }
         }
-        return y;
     }
 
     /// <summary>Multi-head attention on [B, N, C] arrays, written per head with explicit loops.</summary>

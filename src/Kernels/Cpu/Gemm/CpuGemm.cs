@@ -84,6 +84,12 @@ internal static unsafe class CpuGemm
         where TReaderB : struct, IElementReader =>
         Multiply<TReaderA, TReaderB>(product, parallel: false, kernel);
 
+    /// <summary>One product on every core, operands read in place through their leading dimensions (convolution tiles); C is f32.</summary>
+    public static void OnAllCores<TReaderA, TReaderB>(in StridedProduct product, MicroKernel kernel)
+        where TReaderA : struct, IElementReader
+        where TReaderB : struct, IElementReader =>
+        Multiply<TReaderA, TReaderB>(product, parallel: true, kernel);
+
     private static void Multiply<TReaderA, TReaderB>(StridedProduct x, bool parallel, MicroKernel kernel)
         where TReaderA : struct, IElementReader
         where TReaderB : struct, IElementReader

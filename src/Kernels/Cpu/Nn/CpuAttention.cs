@@ -15,9 +15,9 @@ namespace Dsoup.Kernels.Cpu.Nn;
 internal static unsafe class CpuAttention
 {
     /// <summary>Queries per block: the rows of one score block.</summary>
-    public const int QueryBlock = 64;
+    public const int QueryBlock = 128;
 
-    /// <summary>Keys per block: a 64 × 256 f32 score block is 64 KiB and stays in L2.</summary>
+    /// <summary>Keys per block: a 128 × 256 f32 score block is 128 KiB and stays in L2.</summary>
     public const int KeyBlock = 256;
 
     public static void Forward(DType dtype, nint q, nint k, nint v, nint result, nint logSumExp, AttentionShape shape, MicroKernel kernel)
@@ -70,7 +70,7 @@ internal static unsafe class CpuAttention
         int queryBlocks = (s.Queries + QueryBlock - 1) / QueryBlock;
         CpuParallel.For((long)s.Batch * s.Heads * queryBlocks, 1, (t0, t1) =>
         {
-            float[] buffer = ArrayPool<float>.Shared.Rent(QueryBlock * KeyBlock + QueryBlock * d + 2 * QueryBlock);
+            float[] buffer = ArrayPool<float>.Shared.Rent(QueryBlock * KeyBlock + QueryBlock * d + 3 * QueryBlock + d);
             try
             {
                 fixed (float* scratch = buffer)
@@ -81,9 +81,11 @@ internal static unsafe class CpuAttention
                         long headIndex = task / queryBlocks;
                         int head = (int)(headIndex % s.Heads), batch = (int)(headIndex / s.Heads);
                         int i0 = block * QueryBlock, rows = Math.Min(QueryBlock, s.Queries - i0);
-                        float* scores = scratch, output = scores + QueryBlock * KeyBlock;
-                        float* max = output + QueryBlock * d, sum = max + QueryBlock;
-                        new Span<float>(output, rows * d).Clear();
+                        // The output block is held transposed, [d, QueryBlock]: its GEMM then has the head width as M,
+                        // which the micro-kernel's row count divides for SD's heads (40, 64, 80, 160), where as N it would not.
+                        float* scores = scratch, outputT = scores + QueryBlock * KeyBlock;
+                        float* max = outputT + QueryBlock * d, sum = max + QueryBlock, correction = sum + QueryBlock, row = correction + QueryBlock;
+                        new Span<float>(outputT, QueryBlock * d).Clear();
                         new Span<float>(max, rows).Fill(float.NegativeInfinity);
                         new Span<float>(sum, rows).Clear();
                         nint queries = At(q, s.HeadRow(batch, s.Queries, i0, head), size);
@@ -96,30 +98,41 @@ internal static unsafe class CpuAttention
                                 queries, channels, false, At(k, keyRow, size), channels, true, (nint)scores, KeyBlock, s.Scale), kernel);
                             for (int r = 0; r < rows; r++)
                             {
-                                var row = new Span<float>(scores + r * KeyBlock, cols);
+                                var scoreRow = new Span<float>(scores + r * KeyBlock, cols);
                                 int seen = Math.Clamp(s.Visible(i0 + r) - j0, 0, cols);
-                                row[seen..].Clear();
+                                scoreRow[seen..].Clear();
+                                correction[r] = 1f;
                                 if (seen == 0)
                                 {
                                     continue;
                                 }
-                                Span<float> visible = row[..seen];
+                                Span<float> visible = scoreRow[..seen];
                                 float newMax = Math.Max(max[r], TensorPrimitives.Max<float>(visible));
-                                float correction = MathF.Exp(max[r] - newMax);
+                                correction[r] = MathF.Exp(max[r] - newMax);
                                 TensorPrimitives.Subtract(visible, newMax, visible);
                                 TensorPrimitives.Exp(visible, visible);
-                                sum[r] = sum[r] * correction + TensorPrimitives.Sum<float>(visible);
-                                var outputRow = new Span<float>(output + r * d, d);
-                                TensorPrimitives.Multiply(outputRow, correction, outputRow);
+                                sum[r] = sum[r] * correction[r] + TensorPrimitives.Sum<float>(visible);
                                 max[r] = newMax;
                             }
-                            CpuGemm.Serial<F32Reader, TReader>(new StridedProduct(rows, d, cols,
-                                (nint)scores, KeyBlock, false, At(v, keyRow, size), channels, false, (nint)output, d, 1f, 1f), kernel);
+                            // Rescale what earlier key blocks added (nothing yet on the first one).
+                            var corrections = new ReadOnlySpan<float>(correction, rows);
+                            for (int c = 0; c < d && j0 > 0; c++)
+                            {
+                                var outputColumn = new Span<float>(outputT + c * QueryBlock, rows);
+                                TensorPrimitives.Multiply(outputColumn, corrections, outputColumn);
+                            }
+                            // outputᵀ += vᵀ · pᵀ
+                            CpuGemm.Serial<TReader, F32Reader>(new StridedProduct(d, rows, cols,
+                                At(v, keyRow, size), channels, true, (nint)scores, KeyBlock, true, (nint)outputT, QueryBlock, 1f, 1f), kernel);
                         }
+                        var outputRow = new Span<float>(row, d);
                         for (int r = 0; r < rows; r++)
                         {
-                            var outputRow = new Span<float>(output + r * d, d);
-                            TensorPrimitives.Multiply(outputRow, 1f / sum[r], outputRow);
+                            float inverse = 1f / sum[r];
+                            for (int c = 0; c < d; c++)
+                            {
+                                outputRow[c] = outputT[c * QueryBlock + r] * inverse;
+                            }
                             ElementBlocks.Store(dtype, outputRow, result, s.HeadRow(batch, s.Queries, i0 + r, head));
                             ((float*)logSumExp)[headIndex * s.Queries + i0 + r] = max[r] + MathF.Log(sum[r]);
                         }

@@ -1,13 +1,156 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using Dsoup.Kernels.Cpu.Gemm;
 using Dsoup.Kernels.Nn;
 
 namespace Dsoup.Kernels.Cpu.Nn;
 
-/// <summary>The column matrix of a convolution (see <see cref="ConvGeometry"/>) and its adjoint, on the CPU.</summary>
+/// <summary>
+/// 2-D convolution on the CPU as GEMMs over tiles of each image's column matrix (see <see cref="ConvGeometry"/>):
+/// a tile of output pixels is unfolded, multiplied in place with the blocked GEMM, and dropped, so memory
+/// beyond the output is one tile whatever the image size. Backward unfolds each tile once for both gradients.
+/// </summary>
 internal static unsafe class CpuConvolution
 {
-    public static void ImageToColumns(int elementSize, nint image, nint columns, ConvGeometry g, int firstPixel, int pixels)
+    /// <summary>Elements of one column tile: 8 MiB of f32, large enough that the GEMMs run near their peak.</summary>
+    private const long DefaultColumnBudget = 1L << 21;
+
+    /// <summary>Overrides the tile budget on this thread (tests use tiny tiles to cross tile edges).</summary>
+    [ThreadStatic]
+    internal static long? ColumnBudget;
+
+    public static void Forward(DType dtype, nint x, nint weight, nint bias, nint y, ConvShape s, MicroKernel kernel)
+    {
+        switch (dtype)
+        {
+            case DType.F32:
+                Forward<F32Reader>(dtype, x, weight, bias, y, s, kernel);
+                break;
+            case DType.F16:
+                Forward<F16Reader>(dtype, x, weight, bias, y, s, kernel);
+                break;
+            default:
+                Forward<BF16Reader>(dtype, x, weight, bias, y, s, kernel);
+                break;
+        }
+    }
+
+    public static void Backward(DType dtype, nint x, nint weight, nint gradOutput, nint gradInput, nint gradWeight, ConvShape s, MicroKernel kernel)
+    {
+        switch (dtype)
+        {
+            case DType.F32:
+                Backward<F32Reader>(dtype, x, weight, gradOutput, gradInput, gradWeight, s, kernel);
+                break;
+            case DType.F16:
+                Backward<F16Reader>(dtype, x, weight, gradOutput, gradInput, gradWeight, s, kernel);
+                break;
+            default:
+                Backward<BF16Reader>(dtype, x, weight, gradOutput, gradInput, gradWeight, s, kernel);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// Per tile: result[O, pixels] = W · columnsᵀ, written straight into the NCHW output when it is f32 (else
+    /// into f32 scratch, rounded once), then the bias added row by row.
+    /// </summary>
+    private static void Forward<TReader>(DType dtype, nint x, nint weight, nint bias, nint y, ConvShape s, MicroKernel kernel)
+        where TReader : struct, IElementReader
+    {
+        ConvGeometry g = s.Image;
+        int size = dtype.Size(), outChannels = s.OutChannels, tile = Tile(g);
+        nint columns = (nint)ScratchMemory.Floats(ScratchMemory.ConvolutionColumns, (long)tile * g.Patch);
+        bool direct = dtype == DType.F32;
+        nint scratch = direct ? 0 : (nint)ScratchMemory.Floats(ScratchMemory.ConvolutionResult, (long)outChannels * tile);
+        ForEachTile(g, s.Batch, tile, (n, first, pixels) =>
+        {
+            ImageToColumns(size, x + (nint)(n * g.ImageCount * size), columns, g, first, pixels);
+            long outputStart = (long)n * outChannels * g.Pixels + first;
+            nint result = direct ? y + (nint)(outputStart * sizeof(float)) : scratch;
+            long ldc = direct ? g.Pixels : pixels;
+            CpuGemm.OnAllCores<TReader, TReader>(new StridedProduct(outChannels, pixels, g.Patch,
+                weight, g.Patch, false, columns, g.Patch, true, result, ldc), kernel);
+            CpuParallel.For(outChannels, Math.Max(1, CpuParallel.StreamingGrain / pixels), (o0, o1) =>
+            {
+                for (long o = o0; o < o1; o++)
+                {
+                    var row = new Span<float>((float*)result + o * ldc, pixels);
+                    if (bias != 0)
+                    {
+                        System.Numerics.Tensors.TensorPrimitives.Add(row, TReader.Read(bias, o), row);
+                    }
+                    if (!direct)
+                    {
+                        ElementBlocks.Store(dtype, row, y, outputStart + o * g.Pixels);
+                    }
+                }
+            });
+        });
+    }
+
+    /// <summary>
+    /// Per tile, from one unfolding: dW[O, patch] += gradRows · columns (f32, in the result itself when it is
+    /// f32), and dColumns = gradRowsᵀ · W added back into the input's gradient. gradRows is the tile's
+    /// [O, pixels] block of the output gradient, read in place.
+    /// </summary>
+    private static void Backward<TReader>(DType dtype, nint x, nint weight, nint gradOutput, nint gradInput, nint gradWeight, ConvShape s, MicroKernel kernel)
+        where TReader : struct, IElementReader
+    {
+        ConvGeometry g = s.Image;
+        int size = dtype.Size(), outChannels = s.OutChannels, tile = Tile(g);
+        nint columns = (nint)ScratchMemory.Floats(ScratchMemory.ConvolutionColumns, (long)tile * g.Patch);
+        float* columnGradients = ScratchMemory.Floats(ScratchMemory.ConvolutionColumnGradients, (long)tile * g.Patch);
+        bool direct = dtype == DType.F32;
+        float* weightSum = direct ? (float*)gradWeight : (float*)NativeMemory.AlignedAlloc((nuint)(s.WeightCount * sizeof(float)), NativeBuffer.Alignment);
+        try
+        {
+            NativeMemory.Clear((void*)gradInput, (nuint)(s.InputCount * size));
+            bool firstTile = true;
+            ForEachTile(g, s.Batch, tile, (n, first, pixels) =>
+            {
+                ImageToColumns(size, x + (nint)(n * g.ImageCount * size), columns, g, first, pixels);
+                nint gradRows = gradOutput + (nint)(((long)n * outChannels * g.Pixels + first) * size);
+                CpuGemm.OnAllCores<TReader, TReader>(new StridedProduct(outChannels, g.Patch, pixels,
+                    gradRows, g.Pixels, false, columns, g.Patch, false, (nint)weightSum, g.Patch, Beta: firstTile ? 0f : 1f), kernel);
+                firstTile = false;
+                CpuGemm.OnAllCores<TReader, TReader>(new StridedProduct(pixels, g.Patch, outChannels,
+                    gradRows, g.Pixels, true, weight, g.Patch, false, (nint)columnGradients, g.Patch), kernel);
+                ColumnsToImage(dtype, columnGradients, gradInput + (nint)(n * g.ImageCount * size), g, first, pixels);
+            });
+            if (!direct)
+            {
+                for (long start = 0; start < s.WeightCount; start += int.MaxValue / 2)
+                {
+                    int count = (int)Math.Min(int.MaxValue / 2, s.WeightCount - start);
+                    ElementBlocks.Store(dtype, new ReadOnlySpan<float>(weightSum + start, count), gradWeight, start);
+                }
+            }
+        }
+        finally
+        {
+            if (!direct)
+            {
+                NativeMemory.AlignedFree(weightSum);
+            }
+        }
+    }
+
+    private static int Tile(ConvGeometry g) =>
+        (int)Math.Clamp((ColumnBudget ?? DefaultColumnBudget) / Math.Max(1, g.Patch), 1, Math.Max(1, g.Pixels));
+
+    private static void ForEachTile(ConvGeometry g, int batch, int tile, Action<int, int, int> body)
+    {
+        for (int n = 0; n < batch; n++)
+        {
+            for (int first = 0; first < g.Pixels; first += tile)
+            {
+                body(n, first, Math.Min(tile, g.Pixels - first));
+            }
+        }
+    }
+
+    private static void ImageToColumns(int elementSize, nint image, nint columns, ConvGeometry g, int firstPixel, int pixels)
     {
         if (elementSize == sizeof(float))
         {
@@ -19,7 +162,10 @@ internal static unsafe class CpuConvolution
         }
     }
 
-    /// <summary>Copies elements as they are (no widening): one column row per output pixel, padding zero.</summary>
+    /// <summary>
+    /// Writes rows [firstPixel, firstPixel + pixels) of the image's column matrix, [pixels, Patch], copying
+    /// elements as they are (no widening); padding reads as zero.
+    /// </summary>
     private static void ImageToColumns<T>(nint image, nint columns, ConvGeometry g, int firstPixel, int pixels)
         where T : unmanaged
     {
@@ -55,29 +201,12 @@ internal static unsafe class CpuConvolution
         });
     }
 
-    public static void ColumnsToImage(DType dtype, nint columns, nint image, ConvGeometry g, int firstPixel, int pixels)
-    {
-        switch (dtype)
-        {
-            case DType.F32:
-                ColumnsToImage<F32Reader>(dtype, columns, image, g, firstPixel, pixels);
-                break;
-            case DType.F16:
-                ColumnsToImage<F16Reader>(dtype, columns, image, g, firstPixel, pixels);
-                break;
-            default:
-                ColumnsToImage<BF16Reader>(dtype, columns, image, g, firstPixel, pixels);
-                break;
-        }
-    }
-
     /// <summary>
-    /// Adds each column entry into the image element it was read from, per channel plane (channels are
+    /// Adds each f32 column entry into the image element it was read from, per channel plane (channels are
     /// split across threads, so no two threads touch one element), visiting only the input rows this
     /// tile's output rows read. Each element's sum runs in a fixed order: pixels, then window positions.
     /// </summary>
-    private static void ColumnsToImage<TReader>(DType dtype, nint columns, nint image, ConvGeometry g, int firstPixel, int pixels)
-        where TReader : struct, IElementReader
+    private static void ColumnsToImage(DType dtype, float* columns, nint image, ConvGeometry g, int firstPixel, int pixels)
     {
         int plane = g.Height * g.Width, window = g.KernelHeight * g.KernelWidth;
         int firstRow = Math.Max(0, firstPixel / g.OutputWidth * g.Stride - g.PadTop);
@@ -87,10 +216,12 @@ internal static unsafe class CpuConvolution
             return;
         }
         int span = (lastRow - firstRow + 1) * g.Width;
+        nint entries = (nint)columns;
         CpuParallel.For(g.Channels, Math.Max(1, CpuParallel.StreamingGrain / ((long)pixels * window)), (c0, c1) =>
         {
             float[] rented = ArrayPool<float>.Shared.Rent(span);
             Span<float> values = rented.AsSpan(0, span);
+            float* column = (float*)entries;
             try
             {
                 for (long c = c0; c < c1; c++)
@@ -113,7 +244,7 @@ internal static unsafe class CpuConvolution
                             int at = (iy - firstRow) * g.Width + x0;
                             for (int kx = kxStart; kx < kxEnd; kx++)
                             {
-                                values[at + kx] += TReader.Read(columns, entry + kx);
+                                values[at + kx] += column[entry + kx];
                             }
                         }
                     }

@@ -1,56 +1,155 @@
+using System.Runtime.CompilerServices;
 using Dsoup.Kernels.Nn;
 using ILGPU;
 
 namespace Dsoup.Kernels.Gpu.Kernels;
 
-/// <summary>The column matrix of a convolution (see <see cref="ConvGeometry"/>) and its adjoint, as grid-stride loops.</summary>
+/// <summary>
+/// The forward convolution as an implicit GEMM per image: result[o, pixel] = Σ_patch W[o, patch] · x̂[patch, pixel],
+/// where x̂ is the image's column matrix read in place (zero on padding). Written straight to NCHW, bias added.
+/// </summary>
+public struct ConvolutionOperands(ConvShape shape, bool bias) : IGemmOperands
+{
+    private readonly ConvShape s = shape;
+    private readonly int hasBias = bias ? 1 : 0;
+
+    public readonly int M => s.OutChannels;
+
+    public readonly int N => s.Image.Pixels;
+
+    public readonly int K => s.Image.Patch;
+
+    public readonly bool AAlongK => true;
+
+    public readonly bool BAlongK => false;
+
+    public readonly float Alpha => 1f;
+
+    public readonly float Beta => 0f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly long IndexA(int batch, int row, int k) => (long)row * s.Image.Patch + k;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly long IndexB(int batch, int k, int column)
+    {
+        long at = s.Image.InputIndex(column, k);
+        return at < 0 ? -1 : batch * s.Image.ImageCount + at;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly long IndexC(int batch, int row, int column) => ((long)batch * s.OutChannels + row) * s.Image.Pixels + column;
+
+    public readonly long IndexBias(int row, int column) => hasBias != 0 ? row : -1;
+}
+
+/// <summary>
+/// The input's gradient as an implicit GEMM per image: dx[c, (iy, ix)] = Σ_(o, ky, kx) W[o, c, ky, kx] · dy[o, oy, ox]
+/// over the output pixels whose window reads (iy, ix). Every input element is written once, with no atomics.
+/// </summary>
+public struct ConvolutionInputGradientOperands(ConvShape shape) : IGemmOperands
+{
+    private readonly ConvShape s = shape;
+
+    public readonly int M => s.Image.Channels;
+
+    public readonly int N => s.Image.Height * s.Image.Width;
+
+    public readonly int K => s.OutChannels * s.Image.KernelHeight * s.Image.KernelWidth;
+
+    public readonly bool AAlongK => true;
+
+    public readonly bool BAlongK => false;
+
+    public readonly float Alpha => 1f;
+
+    public readonly float Beta => 0f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly long IndexA(int batch, int row, int k)
+    {
+        int window = s.Image.KernelHeight * s.Image.KernelWidth;
+        return ((long)(k / window) * s.Image.Channels + row) * window + k % window;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly long IndexB(int batch, int k, int column)
+    {
+        ConvGeometry g = s.Image;
+        int window = g.KernelHeight * g.KernelWidth;
+        int o = k / window, ky = k % window / g.KernelWidth, kx = k % g.KernelWidth;
+        int oy = ConvGeometry.OutputAt(column / g.Width + g.PadTop - ky, g.Stride, g.OutputHeight);
+        int ox = ConvGeometry.OutputAt(column % g.Width + g.PadLeft - kx, g.Stride, g.OutputWidth);
+        return oy < 0 || ox < 0 ? -1 : (((long)batch * s.OutChannels + o) * g.OutputHeight + oy) * g.OutputWidth + ox;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly long IndexC(int batch, int row, int column) => batch * s.Image.ImageCount + (long)row * N + column;
+
+    public readonly long IndexBias(int row, int column) => -1;
+}
+
+/// <summary>
+/// The weight's gradient as one implicit GEMM over the whole batch: dW[o, patch] = Σ_(n, pixel) dy[n, o, pixel] · x̂_n[pixel, patch],
+/// accumulated in f32 registers across every image and rounded once.
+/// </summary>
+public struct ConvolutionWeightGradientOperands(ConvShape shape) : IGemmOperands
+{
+    private readonly ConvShape s = shape;
+
+    public readonly int M => s.OutChannels;
+
+    public readonly int N => s.Image.Patch;
+
+    public readonly int K => s.Batch * s.Image.Pixels;
+
+    public readonly bool AAlongK => true;
+
+    public readonly bool BAlongK => true;
+
+    public readonly float Alpha => 1f;
+
+    public readonly float Beta => 0f;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly long IndexA(int batch, int row, int k)
+    {
+        int pixels = s.Image.Pixels;
+        return ((long)(k / pixels) * s.OutChannels + row) * pixels + k % pixels;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly long IndexB(int batch, int k, int column)
+    {
+        int pixels = s.Image.Pixels;
+        long at = s.Image.InputIndex(k % pixels, column);
+        return at < 0 ? -1 : k / pixels * s.Image.ImageCount + at;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly long IndexC(int batch, int row, int column) => (long)row * s.Image.Patch + column;
+
+    public readonly long IndexBias(int row, int column) => -1;
+}
+
+/// <summary>Convolution forward and backward as implicit GEMMs on the shared tiled body (<see cref="ImplicitGemm"/>).</summary>
 public static class ConvolutionKernels
 {
     [GpuKernel]
-    public static void ImageToColumns<T, E>(ArrayView<T> image, ArrayView<T> columns, ConvGeometry g, int firstPixel, int pixels)
+    public static void Forward<T, E>(ArrayView<T> x, ArrayView<T> weight, ArrayView<T> bias, ArrayView<T> y, ConvolutionOperands ops)
         where T : unmanaged
-        where E : struct, IElement<T>
-    {
-        long count = (long)pixels * g.Patch;
-        int window = g.KernelHeight * g.KernelWidth;
-        for (long i = Grid.GlobalIndex.X; i < count; i += (long)Grid.DimX * Group.DimX)
-        {
-            int pixel = firstPixel + (int)(i / g.Patch), k = (int)(i % g.Patch);
-            int c = k / window, ky = k % window / g.KernelWidth, kx = k % g.KernelWidth;
-            int iy = pixel / g.OutputWidth * g.Stride - g.PadTop + ky;
-            int ix = pixel % g.OutputWidth * g.Stride - g.PadLeft + kx;
-            columns[i] = iy < 0 || iy >= g.Height || ix < 0 || ix >= g.Width
-                ? default
-                : image[((long)c * g.Height + iy) * g.Width + ix];
-        }
-    }
+        where E : struct, IElement<T> =>
+        ImplicitGemm.Run<T, E, ConvolutionOperands>(weight, x, y, bias, ops);
 
-    /// <summary>Each image element gathers the column entries of rows [firstPixel, firstPixel + pixels) that read it, and adds them.</summary>
     [GpuKernel]
-    public static void ColumnsToImage<T, E>(ArrayView<T> columns, ArrayView<T> image, ConvGeometry g, int firstPixel, int pixels)
+    public static void BackwardInput<T, E>(ArrayView<T> weight, ArrayView<T> gradOutput, ArrayView<T> gradInput, ConvolutionInputGradientOperands ops)
         where T : unmanaged
-        where E : struct, IElement<T>
-    {
-        var e = default(E);
-        int plane = g.Height * g.Width, window = g.KernelHeight * g.KernelWidth;
-        for (long i = Grid.GlobalIndex.X; i < g.ImageCount; i += (long)Grid.DimX * Group.DimX)
-        {
-            int c = (int)(i / plane), iy = (int)(i % plane) / g.Width, ix = (int)(i % g.Width);
-            float sum = 0f;
-            for (int ky = 0; ky < g.KernelHeight; ky++)
-            {
-                int oy = ConvGeometry.OutputAt(iy + g.PadTop - ky, g.Stride, g.OutputHeight);
-                for (int kx = 0; kx < g.KernelWidth && oy >= 0; kx++)
-                {
-                    int ox = ConvGeometry.OutputAt(ix + g.PadLeft - kx, g.Stride, g.OutputWidth);
-                    int p = oy * g.OutputWidth + ox - firstPixel;
-                    if (ox >= 0 && p >= 0 && p < pixels)
-                    {
-                        sum += e.Load(columns[(long)p * g.Patch + c * window + ky * g.KernelWidth + kx]);
-                    }
-                }
-            }
-            image[i] = e.Store(e.Load(image[i]) + sum);
-        }
-    }
+        where E : struct, IElement<T> =>
+        ImplicitGemm.Run<T, E, ConvolutionInputGradientOperands>(weight, gradOutput, gradInput, gradInput, ops);
+
+    [GpuKernel]
+    public static void BackwardWeight<T, E>(ArrayView<T> gradOutput, ArrayView<T> x, ArrayView<T> gradWeight, ConvolutionWeightGradientOperands ops)
+        where T : unmanaged
+        where E : struct, IElement<T> =>
+        ImplicitGemm.Run<T, E, ConvolutionWeightGradientOperands>(gradOutput, x, gradWeight, gradWeight, ops);
 }

@@ -3,19 +3,46 @@ using ILGPU;
 
 namespace Dsoup.Kernels.Gpu.Kernels;
 
-/// <summary>Sizes, layouts and scalars of one batched GEMM, passed to the kernel by value.</summary>
-public struct GemmShape
+/// <summary>Sizes, layouts and scalars of one batched dense GEMM (see <see cref="GemmProblem"/>), passed to the kernel by value.</summary>
+public struct GemmShape : IGemmOperands
 {
-    public int M;
-    public int N;
-    public int K;
+    public int Rows;
+    public int Columns;
+    public int Depth;
     public int TransposeA;
     public int TransposeB;
     public long BatchStrideA;
     public long BatchStrideB;
     public long BatchStrideC;
-    public float Alpha;
-    public float Beta;
+    public float Scale;
+    public float Accumulate;
+
+    public readonly int M => Rows;
+
+    public readonly int N => Columns;
+
+    public readonly int K => Depth;
+
+    public readonly bool AAlongK => TransposeA == 0;
+
+    public readonly bool BAlongK => TransposeB != 0;
+
+    public readonly float Alpha => Scale;
+
+    public readonly float Beta => Accumulate;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly long IndexA(int batch, int row, int k) =>
+        batch * BatchStrideA + (TransposeA != 0 ? (long)k * Rows + row : (long)row * Depth + k);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly long IndexB(int batch, int k, int column) =>
+        batch * BatchStrideB + (TransposeB != 0 ? (long)column * Depth + k : (long)k * Columns + column);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public readonly long IndexC(int batch, int row, int column) => batch * BatchStrideC + (long)row * Columns + column;
+
+    public readonly long IndexBias(int row, int column) => -1;
 }
 
 /// <summary>A 4×4 block of f32 accumulators held in registers by one thread.</summary>
@@ -43,95 +70,12 @@ public struct Accumulator4x4
     };
 }
 
-/// <summary>
-/// Tiled shared-memory GEMM: a 16×16 group computes a 64×64 tile of C, each thread a 4×4 block
-/// (rows ty + 16i, columns tx + 16j, so shared-memory reads and global writes stay coalesced).
-/// Tiles of op(A) and op(B) 16 deep are staged in shared memory as f32; the k loop is unrolled by
-/// hand because ILGPU 1.5.3 does not unroll. Grid: (⌈N/64⌉, ⌈M/64⌉, batch).
-/// </summary>
+/// <summary>Dense batched GEMM on the shared tiled body (<see cref="ImplicitGemm"/>).</summary>
 public static class GemmKernels
 {
-    public const int Tile = 64;
-    public const int Depth = 16;
-    public const int Threads = 16;
-
     [GpuKernel]
     public static void Gemm<T, E>(ArrayView<T> a, ArrayView<T> b, ArrayView<T> c, GemmShape s)
         where T : unmanaged
-        where E : struct, IElement<T>
-    {
-        var e = default(E);
-        var tileA = SharedMemory.Allocate<float>(Depth * Tile); // [k][row]
-        var tileB = SharedMemory.Allocate<float>(Depth * Tile); // [k][col]
-        int tx = Group.IdxX, ty = Group.IdxY;
-        int tid = ty * Threads + tx;
-        int row0 = Grid.IdxY * Tile, col0 = Grid.IdxX * Tile;
-        long batch = Grid.IdxZ;
-        long baseA = batch * s.BatchStrideA, baseB = batch * s.BatchStrideB, baseC = batch * s.BatchStrideC;
-        var acc = default(Accumulator4x4);
-
-        for (int k0 = 0; k0 < s.K; k0 += Depth)
-        {
-            // Each of the 256 threads stages 4 elements of each tile, walking memory contiguously.
-            for (int l = 0; l < 4; l++)
-            {
-                int idx = tid + l * Threads * Threads;
-                int r = s.TransposeA != 0 ? idx % Tile : idx / Depth;
-                int kk = s.TransposeA != 0 ? idx / Tile : idx % Depth;
-                int gr = row0 + r, gk = k0 + kk;
-                float va = 0f;
-                if (gr < s.M && gk < s.K)
-                {
-                    va = e.Load(a[baseA + (s.TransposeA != 0 ? (long)gk * s.M + gr : (long)gr * s.K + gk)]);
-                }
-                tileA[kk * Tile + r] = va;
-
-                int cc = s.TransposeB != 0 ? idx / Depth : idx % Tile;
-                int kb = s.TransposeB != 0 ? idx % Depth : idx / Tile;
-                int gc = col0 + cc, gkb = k0 + kb;
-                float vb = 0f;
-                if (gc < s.N && gkb < s.K)
-                {
-                    vb = e.Load(b[baseB + (s.TransposeB != 0 ? (long)gc * s.K + gkb : (long)gkb * s.N + gc)]);
-                }
-                tileB[kb * Tile + cc] = vb;
-            }
-            Group.Barrier();
-            for (int kk = 0; kk < Depth; kk += 4)
-            {
-                Step(ref acc, tileA, tileB, kk, tx, ty);
-                Step(ref acc, tileA, tileB, kk + 1, tx, ty);
-                Step(ref acc, tileA, tileB, kk + 2, tx, ty);
-                Step(ref acc, tileA, tileB, kk + 3, tx, ty);
-            }
-            Group.Barrier();
-        }
-
-        for (int i = 0; i < 4; i++)
-        {
-            int gr = row0 + ty + i * Threads;
-            for (int j = 0; j < 4; j++)
-            {
-                int gc = col0 + tx + j * Threads;
-                if (gr < s.M && gc < s.N)
-                {
-                    long at = baseC + (long)gr * s.N + gc;
-                    float v = s.Alpha * acc.Get(i, j);
-                    if (s.Beta != 0f)
-                    {
-                        v += s.Beta * e.Load(c[at]);
-                    }
-                    c[at] = e.Store(v);
-                }
-            }
-        }
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Step(ref Accumulator4x4 acc, ArrayView<float> tileA, ArrayView<float> tileB, int kk, int tx, int ty)
-    {
-        int ra = kk * Tile + ty, rb = kk * Tile + tx;
-        acc.Add(tileA[ra], tileA[ra + 16], tileA[ra + 32], tileA[ra + 48],
-            tileB[rb], tileB[rb + 16], tileB[rb + 32], tileB[rb + 48]);
-    }
+        where E : struct, IElement<T> =>
+        ImplicitGemm.Run<T, E, GemmShape>(a, b, c, c, s);
 }
