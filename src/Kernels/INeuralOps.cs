@@ -71,15 +71,18 @@ public interface INeuralOps
 
     /// <summary>
     /// One AdamW update in place of f32 parameters and moments from gradients of <paramref name="gradType"/>,
-    /// scaled by the f32 at <paramref name="gradientScale"/> (a device scalar, so no host round trip).
+    /// using the gradient factor and bias corrections in <paramref name="state"/> (f32 [4], see
+    /// <see cref="AdamWStepState"/>), which <see cref="PrepareAdamWStep"/> wrote on the device; a factor
+    /// that is not finite leaves everything unchanged.
     /// </summary>
     void AdamW(DType gradType, BufferView parameters, BufferView gradients, BufferView moment1, BufferView moment2,
-        BufferView gradientScale, long count, AdamWStep step);
+        BufferView state, long count, AdamWStep step);
 
     /// <summary>
-    /// The factor AdamW applies to gradients, from their f32 sum of squares (one device scalar):
-    /// <paramref name="inverseLossScale"/> · min(1, maxNorm / (‖g‖ + 1e-6)) with ‖g‖ the unscaled norm
-    /// (no clipping when maxNorm ≤ 0), or NaN when the sum is not finite, so the step is skipped.
+    /// Prepares the next update in <paramref name="state"/> from the gradients' f32 sum of squares (one device
+    /// scalar), with no round trip to the host: the factor <paramref name="inverseLossScale"/> · min(1, maxNorm /
+    /// (‖g‖ + 1e-6)) with ‖g‖ the unscaled norm (no clipping when maxNorm ≤ 0), or NaN when the sum is not
+    /// finite; and, only for a finite factor, t + 1 and its bias corrections.
     /// </summary>
-    void GradientScale(BufferView sumOfSquares, BufferView scale, float maxNorm, float inverseLossScale);
+    void PrepareAdamWStep(BufferView sumOfSquares, BufferView state, float maxNorm, float inverseLossScale, float beta1, float beta2);
 }

@@ -116,6 +116,37 @@ public class OptimizerTests
         Reference.AssertClose(p.ToArray(), expected.Select(v => Reference.Round(v, DType.F16)).ToArray(), 0, 0, "step after the skipped one");
     }
 
+    [Theory]
+    [InlineData("cpu")]
+    [InlineData("ilgpu-cpu")]
+    public void WithoutALossScaleAnOverflowIsSkippedOnTheDeviceAndDoesNotCount(string deviceName)
+    {
+        Device device = Device.Get(deviceName);
+        using Tensor p = Tensor.FromArray([0.5f, -0.25f], new Shape(2), DType.F32, device).Persist();
+        p.RequiresGrad = true;
+        using var adam = new AdamW([p], learningRate: 0.1f, beta1: 0.5f, beta2: 0.6f);
+        float[] before = p.ToArray();
+        using (device.BeginStep())
+        {
+            Backpropagate(p, [float.NaN, 1f]);
+            adam.Step();
+        }
+        Assert.Equal(before, p.ToArray());
+        Assert.Equal(0, adam.Steps);
+
+        adam.ZeroGrad();
+        using (device.BeginStep())
+        {
+            Backpropagate(p, [2f, -1f]);
+            adam.Step();
+        }
+        Assert.Equal(1, adam.Steps);
+        // The first applied update uses t = 1 (with t = 2 its bias corrections would differ by a factor of 1.5 to 1.6).
+        double[] expected = before.Select(v => (double)v).ToArray();
+        ReferenceAdamW(expected, new double[2], new double[2], [2, -1], 1, 0.1, 0.5, 0.6, 1e-8, 0.01);
+        Reference.AssertClose(p.ToArray(), expected, 1e-6, 1e-7, "first applied update");
+    }
+
     [Fact]
     public void LossScaleGrowsAfterARunOfGoodSteps()
     {

@@ -31,7 +31,7 @@ public class PtxCompilationTests
             "ActivationKernels.Activate", "ActivationKernels.ActivateBackward", "SoftmaxKernels.Softmax", "SoftmaxKernels.SoftmaxBackward",
             "NormKernels.Normalize", "NormKernels.NormalizeBackwardInput", "NormKernels.NormalizeBackwardParameters",
             "LayoutKernels.CopyAxis", "LayoutKernels.SwapAxes", "LayoutKernels.Upsample", "LayoutKernels.UpsampleBackward",
-            "ConvolutionKernels.Forward", "ConvolutionKernels.BackwardInput", "ConvolutionKernels.BackwardWeight", "OptimizerKernels.AdamW", "OptimizerKernels.GradientScale" })
+            "ConvolutionKernels.Forward", "ConvolutionKernels.BackwardInput", "ConvolutionKernels.BackwardWeight", "OptimizerKernels.AdamW", "OptimizerKernels.PrepareStep" })
         {
             Assert.Contains(expected, compiled);
         }

@@ -15,6 +15,9 @@ public sealed class AdamW : IDisposable
 {
     private readonly List<Slot> slots;
 
+    /// <summary>The device's step state (<see cref="AdamWStepState"/>): gradient factor, t and bias corrections.</summary>
+    private readonly Tensor stepState;
+
     public AdamW(IEnumerable<Tensor> parameters, float learningRate = 1e-4f, float beta1 = 0.9f, float beta2 = 0.999f,
         float epsilon = 1e-8f, float weightDecay = 1e-2f)
     {
@@ -27,6 +30,8 @@ public sealed class AdamW : IDisposable
         {
             throw new ArgumentException("AdamW: every parameter must live on one device");
         }
+        stepState = Tensor.EmptyOwned(new Shape(AdamWStepState.Count), DType.F32, slots[0].Parameter.Device);
+        stepState.Device.Backend.Fill(DType.F32, stepState.View, AdamWStepState.Count, 0f);
         LearningRate = learningRate;
         Beta1 = beta1;
         Beta2 = beta2;
@@ -44,14 +49,15 @@ public sealed class AdamW : IDisposable
 
     public float WeightDecay { get; }
 
-    /// <summary>Updates applied so far (the t of the bias corrections).</summary>
-    public int Steps { get; private set; }
+    /// <summary>Updates applied so far (the t of the bias corrections); steps skipped on the device do not count. Reads one scalar from the device.</summary>
+    public int Steps => (int)stepState.ToArray()[1];
 
     /// <summary>
     /// One update from the parameters' gradients (parameters without one are left alone). Gradients are
     /// divided by <paramref name="lossScale"/> and clipped to <paramref name="maxGradNorm"/> (0: no clipping).
     /// Returns false when the step was skipped because the gradients overflowed; that answer needs one
-    /// scalar read from the device, made only when a loss scale other than 1 is in use.
+    /// scalar read from the device, made only when a loss scale other than 1 is in use (without one, an
+    /// overflow still skips the update on the device, and it does not count in <see cref="Steps"/>).
     /// </summary>
     public bool Step(float maxGradNorm = 0f, float lossScale = 1f)
     {
@@ -63,18 +69,16 @@ public sealed class AdamW : IDisposable
         Device device = active[0].Parameter.Device;
         IBackend backend = device.Backend;
         using Tensor sumOfSquares = SumOfSquares(active);
-        using Tensor scale = Tensor.Empty(Shape.Scalar, DType.F32, device);
-        backend.GradientScale(sumOfSquares.View, scale.View, maxGradNorm, 1f / lossScale);
-        if (lossScale != 1f && !float.IsFinite(scale.Item()))
+        backend.PrepareAdamWStep(sumOfSquares.View, stepState.View, maxGradNorm, 1f / lossScale, Beta1, Beta2);
+        if (lossScale != 1f && !float.IsFinite(stepState.ToArray()[0]))
         {
             return false;
         }
-        Steps++;
-        var step = new AdamWStep(LearningRate, Beta1, Beta2, Epsilon, WeightDecay, Steps);
+        var step = new AdamWStep(LearningRate, Beta1, Beta2, Epsilon, WeightDecay);
         foreach (Slot s in active)
         {
             Tensor grad = s.Parameter.Grad!;
-            backend.AdamW(grad.DType, s.Master.View, grad.View, s.Moment1.View, s.Moment2.View, scale.View, grad.Count, step);
+            backend.AdamW(grad.DType, s.Master.View, grad.View, s.Moment1.View, s.Moment2.View, stepState.View, grad.Count, step);
             if (!ReferenceEquals(s.Master, s.Parameter))
             {
                 backend.Convert(DType.F32, s.Master.View, s.Parameter.DType, s.Parameter.View, s.Parameter.Count);
@@ -98,6 +102,7 @@ public sealed class AdamW : IDisposable
         {
             s.Dispose();
         }
+        stepState.Dispose();
     }
 
     /// <summary>Σ g² over every gradient, accumulated in f32 (f16 squares would overflow at 256).</summary>

@@ -116,18 +116,19 @@ public sealed unsafe partial class CpuBackend
     }
 
     public void AdamW(DType gradType, BufferView parameters, BufferView gradients, BufferView moment1, BufferView moment2,
-        BufferView gradientScale, long count, AdamWStep step)
-    {
-        float scale = *(float*)CpuMemory.Address(gradientScale, 4, "AdamW gradient scale");
+        BufferView state, long count, AdamWStep step) =>
         CpuAdamW.Step(gradType, CpuMemory.Address(parameters, count * 4, "AdamW parameters"),
             CpuMemory.Address(gradients, count * gradType.Size(), "AdamW gradients"),
             CpuMemory.Address(moment1, count * 4, "AdamW first moment"), CpuMemory.Address(moment2, count * 4, "AdamW second moment"),
-            scale, count, step);
-    }
+            *StepState(state), count, step);
 
-    public void GradientScale(BufferView sumOfSquares, BufferView scale, float maxNorm, float inverseLossScale)
+    public void PrepareAdamWStep(BufferView sumOfSquares, BufferView state, float maxNorm, float inverseLossScale, float beta1, float beta2)
     {
         float sum = *(float*)CpuMemory.Address(sumOfSquares, 4, "gradient sum of squares");
-        *(float*)CpuMemory.Address(scale, 4, "gradient scale") = OptimizerMath.GradientScale(sum, maxNorm, inverseLossScale);
+        AdamWStepState* s = StepState(state);
+        *s = OptimizerMath.PrepareStep(*s, sum, maxNorm, inverseLossScale, beta1, beta2);
     }
+
+    private static AdamWStepState* StepState(BufferView state) =>
+        (AdamWStepState*)CpuMemory.Address(state, AdamWStepState.Count * sizeof(float), "AdamW step state");
 }

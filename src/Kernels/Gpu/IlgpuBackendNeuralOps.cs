@@ -8,7 +8,7 @@ namespace Dsoup.Kernels.Gpu;
 /// <summary>The neural-network ops of the ILGPU backend, dispatched to the kernels of the data's dtype.</summary>
 public sealed partial class IlgpuBackend
 {
-    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, float, float>? gradientScale;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<float>, float, float, float, float>? prepareStep;
 
     private IIlgpuNeuralOps Neural(DType dtype) => neuralOps[(int)dtype];
 
@@ -65,14 +65,14 @@ public sealed partial class IlgpuBackend
         Run(() => Neural(dtype).ConvolutionBackward(x, weight, gradOutput, gradInput, gradWeight, shape));
 
     public void AdamW(DType gradType, BufferView parameters, BufferView gradients, BufferView moment1, BufferView moment2,
-        BufferView gradientScale, long count, AdamWStep step) =>
-        Run(() => Neural(gradType).AdamW(parameters, gradients, moment1, moment2, gradientScale, count, step));
+        BufferView state, long count, AdamWStep step) =>
+        Run(() => Neural(gradType).AdamW(parameters, gradients, moment1, moment2, state, count, step));
 
-    public void GradientScale(BufferView sumOfSquares, BufferView scale, float maxNorm, float inverseLossScale) =>
+    public void PrepareAdamWStep(BufferView sumOfSquares, BufferView state, float maxNorm, float inverseLossScale, float beta1, float beta2) =>
         Run(() =>
         {
-            gradientScale ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, float, float>(OptimizerKernels.GradientScale);
-            gradientScale(new KernelConfig(1, GroupSize), View<float>(sumOfSquares, 1, "gradient sum of squares"),
-                View<float>(scale, 1, "gradient scale"), maxNorm, inverseLossScale);
+            prepareStep ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, float, float, float, float>(OptimizerKernels.PrepareStep);
+            prepareStep(new KernelConfig(1, GroupSize), View<float>(sumOfSquares, 1, "gradient sum of squares"),
+                View<float>(state, AdamWStepState.Count, "AdamW step state"), maxNorm, inverseLossScale, beta1, beta2);
         });
 }

@@ -39,7 +39,7 @@ internal interface IIlgpuNeuralOps
     void ConvolutionBackward(BufferView x, BufferView weight, BufferView gradOutput, BufferView gradInput, BufferView gradWeight, ConvShape shape);
 
     /// <summary>AdamW with gradients of this dtype.</summary>
-    void AdamW(BufferView parameters, BufferView gradients, BufferView moment1, BufferView moment2, BufferView gradientScale, long count, AdamWStep step);
+    void AdamW(BufferView parameters, BufferView gradients, BufferView moment1, BufferView moment2, BufferView state, long count, AdamWStep step);
 }
 
 /// <summary>The neural-network kernels of one dtype on one accelerator, loaded on first use and kept.</summary>
@@ -65,7 +65,7 @@ internal sealed class IlgpuNeuralOps<T, E> : IIlgpuNeuralOps
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ConvolutionOperands>? convolution;
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ConvolutionInputGradientOperands>? convolutionInput;
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ConvolutionWeightGradientOperands>? convolutionWeight;
-    private Action<KernelConfig, ArrayView<float>, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, AdamWScalars>? adamW;
+    private Action<KernelConfig, ArrayView<float>, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, AdamWStep>? adamW;
 
     public IlgpuNeuralOps(IlgpuBackend backend) => this.backend = backend;
 
@@ -232,17 +232,12 @@ internal sealed class IlgpuNeuralOps<T, E> : IIlgpuNeuralOps
             View(gradWeight, shape.WeightCount, "convolution weight gradient"), weightOps);
     }
 
-    public void AdamW(BufferView parameters, BufferView gradients, BufferView moment1, BufferView moment2, BufferView gradientScale, long count, AdamWStep step)
+    public void AdamW(BufferView parameters, BufferView gradients, BufferView moment1, BufferView moment2, BufferView state, long count, AdamWStep step)
     {
-        adamW ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, AdamWScalars>(
+        adamW ??= Accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<T>, ArrayView<float>, ArrayView<float>, ArrayView<float>, long, AdamWStep>(
             OptimizerKernels.AdamW<T, E>);
-        var scalars = new AdamWScalars
-        {
-            LearningRate = step.LearningRate, Beta1 = step.Beta1, Beta2 = step.Beta2, Epsilon = step.Epsilon,
-            WeightDecay = step.WeightDecay, BiasCorrection1 = step.BiasCorrection1, BiasCorrection2 = step.BiasCorrection2,
-        };
         adamW(backend.Streaming(count), Floats(parameters, count, "AdamW parameters"), View(gradients, count, "AdamW gradients"),
             Floats(moment1, count, "AdamW first moment"), Floats(moment2, count, "AdamW second moment"),
-            Floats(gradientScale, 1, "AdamW gradient scale"), count, scalars);
+            Floats(state, AdamWStepState.Count, "AdamW step state"), count, step);
     }
 }

@@ -5,14 +5,15 @@ namespace Dsoup.Kernels.Cpu.Nn;
 /// <summary>AdamW on f32 parameters and moments in place, gradients of any dtype.</summary>
 internal static unsafe class CpuAdamW
 {
-    public static void Step(DType gradType, nint parameters, nint gradients, nint moment1, nint moment2, float scale, long count, AdamWStep step)
+    public static void Step(DType gradType, nint parameters, nint gradients, nint moment1, nint moment2, AdamWStepState state, long count, AdamWStep step)
     {
+        float scale = state.Scale;
         if (!float.IsFinite(scale))
         {
             return;
         }
         float lr = step.LearningRate, b1 = step.Beta1, b2 = step.Beta2, eps = step.Epsilon, wd = step.WeightDecay;
-        float c1 = step.BiasCorrection1, c2 = step.BiasCorrection2;
+        float c1 = state.BiasCorrection1, c2 = state.BiasCorrection2;
         CpuParallel.For(count, CpuParallel.StreamingGrain, (start, end) =>
         {
             Span<float> g = stackalloc float[ElementBlocks.Size];

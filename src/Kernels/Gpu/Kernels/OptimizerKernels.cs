@@ -3,49 +3,50 @@ using ILGPU;
 
 namespace Dsoup.Kernels.Gpu.Kernels;
 
-/// <summary>Scalars AdamW needs, passed to the kernel by value (bias corrections computed on the host).</summary>
-public struct AdamWScalars
-{
-    public float LearningRate;
-    public float Beta1;
-    public float Beta2;
-    public float Epsilon;
-    public float WeightDecay;
-    public float BiasCorrection1;
-    public float BiasCorrection2;
-}
-
-/// <summary>The optimizer on the device: AdamW in place, and the gradient factor from a sum of squares.</summary>
+/// <summary>The optimizer on the device: AdamW in place, and the step state it reads.</summary>
 public static class OptimizerKernels
 {
     [GpuKernel]
     public static void AdamW<T, E>(ArrayView<float> parameters, ArrayView<T> gradients, ArrayView<float> moment1,
-        ArrayView<float> moment2, ArrayView<float> gradientScale, long count, AdamWScalars s)
+        ArrayView<float> moment2, ArrayView<float> state, long count, AdamWStep s)
         where T : unmanaged
         where E : struct, IElement<T>
     {
         var e = default(E);
-        float scale = gradientScale[0];
+        float scale = state[0];
         if (!OptimizerMath.IsFinite(scale))
         {
             return;
         }
+        float c1 = state[2], c2 = state[3];
         for (long i = Grid.GlobalIndex.X; i < count; i += (long)Grid.DimX * Group.DimX)
         {
             var r = OptimizerMath.AdamW(parameters[i], e.Load(gradients[i]) * scale, moment1[i], moment2[i],
-                s.LearningRate, s.Beta1, s.Beta2, s.Epsilon, s.WeightDecay, s.BiasCorrection1, s.BiasCorrection2);
+                s.LearningRate, s.Beta1, s.Beta2, s.Epsilon, s.WeightDecay, c1, c2);
             parameters[i] = r.Parameter;
             moment1[i] = r.Moment1;
             moment2[i] = r.Moment2;
         }
     }
 
+    /// <summary>One thread: <see cref="OptimizerMath.PrepareStep"/> on the state in place.</summary>
     [GpuKernel]
-    public static void GradientScale(ArrayView<float> sumOfSquares, ArrayView<float> scale, float maxNorm, float inverseLossScale)
+    public static void PrepareStep(ArrayView<float> sumOfSquares, ArrayView<float> state, float maxNorm, float inverseLossScale,
+        float beta1, float beta2)
     {
-        if (Grid.GlobalIndex.X == 0)
+        if (Grid.GlobalIndex.X != 0)
         {
-            scale[0] = OptimizerMath.GradientScale(sumOfSquares[0], maxNorm, inverseLossScale);
+            return;
         }
+        AdamWStepState previous;
+        previous.Scale = state[0];
+        previous.Steps = state[1];
+        previous.BiasCorrection1 = state[2];
+        previous.BiasCorrection2 = state[3];
+        AdamWStepState next = OptimizerMath.PrepareStep(previous, sumOfSquares[0], maxNorm, inverseLossScale, beta1, beta2);
+        state[0] = next.Scale;
+        state[1] = next.Steps;
+        state[2] = next.BiasCorrection1;
+        state[3] = next.BiasCorrection2;
     }
 }
