@@ -94,13 +94,14 @@ internal static unsafe class CpuAttention
                         {
                             int cols = Math.Min(KeyBlock, keys - j0);
                             long keyRow = s.HeadRow(batch, s.Keys, j0, head);
+                            // The block is held densely ([rows, cols]), so one exponential call covers all of it.
                             CpuGemm.Serial<TReader, TReader>(new StridedProduct(rows, cols, d,
-                                queries, channels, false, At(k, keyRow, size), channels, true, (nint)scores, KeyBlock, s.Scale), kernel);
+                                queries, channels, false, At(k, keyRow, size), channels, true, (nint)scores, cols, s.Scale), kernel);
                             for (int r = 0; r < rows; r++)
                             {
-                                var scoreRow = new Span<float>(scores + r * KeyBlock, cols);
+                                var scoreRow = new Span<float>(scores + r * cols, cols);
                                 int seen = Math.Clamp(s.Visible(i0 + r) - j0, 0, cols);
-                                scoreRow[seen..].Clear();
+                                scoreRow[seen..].Fill(float.NegativeInfinity);
                                 correction[r] = 1f;
                                 if (seen == 0)
                                 {
@@ -110,9 +111,13 @@ internal static unsafe class CpuAttention
                                 float newMax = Math.Max(max[r], TensorPrimitives.Max<float>(visible));
                                 correction[r] = MathF.Exp(max[r] - newMax);
                                 TensorPrimitives.Subtract(visible, newMax, visible);
-                                TensorPrimitives.Exp(visible, visible);
-                                sum[r] = sum[r] * correction[r] + TensorPrimitives.Sum<float>(visible);
                                 max[r] = newMax;
+                            }
+                            var scoreBlock = new Span<float>(scores, rows * cols);
+                            TensorPrimitives.Exp(scoreBlock, scoreBlock);
+                            for (int r = 0; r < rows; r++)
+                            {
+                                sum[r] = sum[r] * correction[r] + TensorPrimitives.Sum<float>(new ReadOnlySpan<float>(scores + r * cols, cols));
                             }
                             // Rescale what earlier key blocks added (nothing yet on the first one).
                             var corrections = new ReadOnlySpan<float>(correction, rows);
@@ -123,7 +128,7 @@ internal static unsafe class CpuAttention
                             }
                             // outputᵀ += vᵀ · pᵀ
                             CpuGemm.Serial<TReader, F32Reader>(new StridedProduct(d, rows, cols,
-                                At(v, keyRow, size), channels, true, (nint)scores, KeyBlock, true, (nint)outputT, QueryBlock, 1f, 1f), kernel);
+                                At(v, keyRow, size), channels, true, (nint)scores, cols, true, (nint)outputT, QueryBlock, 1f, 1f), kernel);
                         }
                         var outputRow = new Span<float>(row, d);
                         for (int r = 0; r < rows; r++)
@@ -187,34 +192,35 @@ internal static unsafe class CpuAttention
                                 int rows = Math.Min(QueryBlock, s.Queries - i0);
                                 long queryRow = s.HeadRow(batch, s.Queries, i0, head);
                                 nint queries = At(x.Q, queryRow, size), gradResults = At(x.GradResult, queryRow, size);
-                                // P = exp(scale·q·kᵀ − lse), the forward's probabilities, masked entries 0.
+                                // P = exp(scale·q·kᵀ − lse), the forward's probabilities, masked entries 0; blocks held densely ([rows, cols]).
                                 CpuGemm.Serial<TReader, TReader>(new StridedProduct(rows, cols, d,
-                                    queries, channels, false, keys, channels, true, (nint)probabilities, KeyBlock, s.Scale), kernel);
+                                    queries, channels, false, keys, channels, true, (nint)probabilities, cols, s.Scale), kernel);
                                 for (int r = 0; r < rows; r++)
                                 {
-                                    var row = new Span<float>(probabilities + r * KeyBlock, cols);
+                                    var row = new Span<float>(probabilities + r * cols, cols);
                                     int seen = Math.Clamp(s.Visible(i0 + r) - j0, 0, cols);
-                                    Span<float> visible = row[..seen];
-                                    TensorPrimitives.Subtract(visible, lse[i0 + r], visible);
-                                    TensorPrimitives.Exp(visible, visible);
-                                    row[seen..].Clear();
+                                    TensorPrimitives.Subtract(row[..seen], lse[i0 + r], row[..seen]);
+                                    row[seen..].Fill(float.NegativeInfinity);
                                 }
+                                var probabilityBlock = new Span<float>(probabilities, rows * cols);
+                                TensorPrimitives.Exp(probabilityBlock, probabilityBlock);
                                 // dV += Pᵀ·dO; dP = dO·vᵀ; dS = P ∘ (dP − rowdot).
                                 CpuGemm.Serial<F32Reader, TReader>(new StridedProduct(cols, d, rows,
-                                    (nint)probabilities, KeyBlock, true, gradResults, channels, false, (nint)gradValues, d, 1f, 1f), kernel);
+                                    (nint)probabilities, cols, true, gradResults, channels, false, (nint)gradValues, d, 1f, 1f), kernel);
                                 CpuGemm.Serial<TReader, TReader>(new StridedProduct(rows, cols, d,
-                                    gradResults, channels, false, values, channels, true, (nint)gradScores, KeyBlock), kernel);
+                                    gradResults, channels, false, values, channels, true, (nint)gradScores, cols), kernel);
                                 for (int r = 0; r < rows; r++)
                                 {
-                                    var gradRow = new Span<float>(gradScores + r * KeyBlock, cols);
+                                    var gradRow = new Span<float>(gradScores + r * cols, cols);
                                     TensorPrimitives.Subtract(gradRow, dots[i0 + r], gradRow);
-                                    TensorPrimitives.Multiply(gradRow, new ReadOnlySpan<float>(probabilities + r * KeyBlock, cols), gradRow);
                                 }
+                                var gradScoreBlock = new Span<float>(gradScores, rows * cols);
+                                TensorPrimitives.Multiply(gradScoreBlock, probabilityBlock, gradScoreBlock);
                                 // dK += scale·dSᵀ·q; dQ += scale·dS·k.
                                 CpuGemm.Serial<F32Reader, TReader>(new StridedProduct(cols, d, rows,
-                                    (nint)gradScores, KeyBlock, true, queries, channels, false, (nint)gradKeys, d, s.Scale, 1f), kernel);
+                                    (nint)gradScores, cols, true, queries, channels, false, (nint)gradKeys, d, s.Scale, 1f), kernel);
                                 CpuGemm.Serial<F32Reader, TReader>(new StridedProduct(rows, d, cols,
-                                    (nint)gradScores, KeyBlock, false, keys, channels, false, (nint)(gradQueries + (long)i0 * d), d, s.Scale, 1f), kernel);
+                                    (nint)gradScores, cols, false, keys, channels, false, (nint)(gradQueries + (long)i0 * d), d, s.Scale, 1f), kernel);
                             }
                             for (int r = 0; r < cols; r++)
                             {

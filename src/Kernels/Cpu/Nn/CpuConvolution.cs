@@ -52,8 +52,8 @@ internal static unsafe class CpuConvolution
     }
 
     /// <summary>
-    /// Per tile: result[O, pixels] = W · columnsᵀ, written straight into the NCHW output when it is f32 (else
-    /// into f32 scratch, rounded once), then the bias added row by row.
+    /// Per tile: result[pixels, O] = columns · Wᵀ into f32 scratch, then stored transposed into the NCHW output
+    /// with the bias added, rounded once.
     /// </summary>
     private static void Forward<TReader>(DType dtype, nint x, nint weight, nint bias, nint y, ConvShape s, MicroKernel kernel)
         where TReader : struct, IElementReader
@@ -61,30 +61,28 @@ internal static unsafe class CpuConvolution
         ConvGeometry g = s.Image;
         int size = dtype.Size(), outChannels = s.OutChannels, tile = Tile(g);
         nint columns = (nint)ScratchMemory.Floats(ScratchMemory.ConvolutionColumns, (long)tile * g.Patch);
-        bool direct = dtype == DType.F32;
-        nint scratch = direct ? 0 : (nint)ScratchMemory.Floats(ScratchMemory.ConvolutionResult, (long)outChannels * tile);
+        nint result = (nint)ScratchMemory.Floats(ScratchMemory.ConvolutionResult, (long)outChannels * tile);
         ForEachTile(g, s.Batch, tile, (n, first, pixels) =>
         {
             ImageToColumns(size, x + (nint)(n * g.ImageCount * size), columns, g, first, pixels);
             long outputStart = (long)n * outChannels * g.Pixels + first;
-            nint result = direct ? y + (nint)(outputStart * sizeof(float)) : scratch;
-            long ldc = direct ? g.Pixels : pixels;
-            CpuGemm.OnAllCores<TReader, TReader>(new StridedProduct(outChannels, pixels, g.Patch,
-                weight, g.Patch, false, columns, g.Patch, true, result, ldc), kernel);
+            CpuGemm.OnAllCores<TReader, TReader>(new StridedProduct(pixels, outChannels, g.Patch,
+                columns, g.Patch, false, weight, g.Patch, true, result, outChannels), kernel);
             CpuParallel.For(outChannels, Math.Max(1, CpuParallel.StreamingGrain / pixels), (o0, o1) =>
             {
+                float[] rented = ArrayPool<float>.Shared.Rent(pixels);
+                Span<float> row = rented.AsSpan(0, pixels);
+                float* values = (float*)result;
                 for (long o = o0; o < o1; o++)
                 {
-                    var row = new Span<float>((float*)result + o * ldc, pixels);
-                    if (bias != 0)
+                    float b = bias != 0 ? TReader.Read(bias, o) : 0f;
+                    for (int p = 0; p < pixels; p++)
                     {
-                        System.Numerics.Tensors.TensorPrimitives.Add(row, TReader.Read(bias, o), row);
+                        row[p] = values[(long)p * outChannels + o] + b;
                     }
-                    if (!direct)
-                    {
-                        ElementBlocks.Store(dtype, row, y, outputStart + o * g.Pixels);
-                    }
+                    ElementBlocks.Store(dtype, row, y, outputStart + o * g.Pixels);
                 }
+                ArrayPool<float>.Shared.Return(rented);
             });
         });
     }
