@@ -9,7 +9,7 @@ public static class ReferenceTables
 {
     public sealed record Row(string Diffusers, string Original, long[] Shape, long[]? OriginalShape);
 
-    public static string? Folder { get; } = Find();
+    public static string? Folder { get; } = SharedData.Find(Path.Combine("reference", "keys"));
 
     public static IReadOnlyList<Row> Load(string file)
     {
@@ -33,22 +33,4 @@ public static class ReferenceTables
 
     public static long[] ParseShape(string text) =>
         text.Trim('[', ']', ' ').Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(long.Parse).ToArray();
-
-    private static string? Find()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "shared", "reference", "keys");
-            if (Directory.Exists(candidate))
-            {
-                return candidate;
-            }
-            candidate = Path.Combine(dir.FullName, "..", "shared", "reference", "keys");
-            if (Directory.Exists(candidate))
-            {
-                return Path.GetFullPath(candidate);
-            }
-        }
-        return null;
-    }
 }
