@@ -6,6 +6,14 @@ namespace Dsoup.Models.Architecture;
 /// </summary>
 public sealed record TextEncoderConfig(int Hidden, int Intermediate, int Layers, int Vocabulary, int Positions)
 {
+    /// <summary>Attention heads: 64 channels each in both real encoders.</summary>
+    public int Heads { get; init; } = Math.Max(1, Hidden / 64);
+
+    /// <summary>transformers' hidden_act: quick_gelu (OpenAI CLIP, SD 1.x) or gelu (OpenCLIP, SD 2.x).</summary>
+    public string Activation { get; init; } = Hidden == 1024 ? "gelu" : "quick_gelu";
+
+    public float LayerNormEps { get; init; } = 1e-5f;
+
     public static TextEncoderConfig ClipL { get; } = new(768, 3072, 12, 49408, 77);
 
     public static TextEncoderConfig OpenClipH { get; } = new(1024, 4096, 23, 49408, 77);

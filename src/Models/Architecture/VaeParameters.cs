@@ -3,6 +3,11 @@ namespace Dsoup.Models.Architecture;
 /// <summary>AutoencoderKL hyper-parameters that decide its tensors (identical for SD 1.x and 2.x).</summary>
 public sealed record VaeConfig(int InChannels, int LatentChannels, int[] BlockOutChannels, int LayersPerBlock)
 {
+    public int NormGroups { get; init; } = 32;
+
+    /// <summary>Latents are the encoder's sample times this (ldm's scale_factor; 0.18215 in SD 1.x and 2.x).</summary>
+    public float ScalingFactor { get; init; } = 0.18215f;
+
     public static VaeConfig StableDiffusion { get; } = new(3, 4, [128, 256, 512, 512], 2);
 }
 
