@@ -51,6 +51,9 @@ public sealed class Weights
     /// <summary>Every tensor loaded so far, by full name (a model's parameters once it is built).</summary>
     public IReadOnlyDictionary<string, Tensor> Loaded => store.Loaded;
 
+    /// <summary>Frees every loaded tensor (the model built on them is unusable afterwards).</summary>
+    public void Release() => store.Release();
+
     private static string Combine(string prefix, string name) => prefix.Length == 0 ? name : $"{prefix}.{name}";
 
     private sealed class Store(ModelCheckpoint checkpoint, Device device, DType dtype)
@@ -64,6 +67,15 @@ public sealed class Weights
         public DType DType => dtype;
 
         public IReadOnlyDictionary<string, Tensor> Loaded => loaded;
+
+        public void Release()
+        {
+            foreach (Tensor tensor in loaded.Values)
+            {
+                tensor.Dispose();
+            }
+            loaded.Clear();
+        }
 
         public Tensor Load(string key, int[] shape)
         {

@@ -1,0 +1,61 @@
+using Dsoup.Engine.Random;
+
+namespace Dsoup.Models.Pipelines;
+
+/// <summary>What to generate: the settings stable-diffusion.cpp and A1111 users know, with diffusers' meanings.</summary>
+public sealed record GenerationSettings
+{
+    public string Prompt { get; init; } = "";
+
+    public string NegativePrompt { get; init; } = "";
+
+    public int Steps { get; init; } = 20;
+
+    /// <summary>Classifier-free guidance scale; guidance is off at 1 or below.</summary>
+    public float CfgScale { get; init; } = 7.5f;
+
+    public ulong Seed { get; init; } = 42;
+
+    /// <summary>ddim, euler, euler_a, dpm++2m or pndm; null: the model's own scheduler config decides.</summary>
+    public string? Sampler { get; init; }
+
+    /// <summary>Karras σ (euler, dpm++2m).</summary>
+    public bool Karras { get; init; }
+
+    public NoiseRng Rng { get; init; } = NoiseRng.Philox;
+
+    public int Width { get; init; } = 512;
+
+    public int Height { get; init; } = 512;
+
+    /// <summary>Images per prompt, drawn from one generator as diffusers draws a batch.</summary>
+    public int Batch { get; init; } = 1;
+
+    /// <summary>Image-to-image: the start image, RGB [3, Height, Width] in [0, 1].</summary>
+    public float[]? InitImage { get; init; }
+
+    /// <summary>How much of the schedule image-to-image runs (1 = all, from pure noise).</summary>
+    public float Strength { get; init; } = 0.75f;
+}
+
+/// <summary>Progress of one sampling run, reported after every UNet step.</summary>
+public readonly record struct SamplingProgress(int Step, int Steps, TimeSpan Elapsed);
+
+/// <summary>The images of one run: RGB [Batch, 3, H, W] in [0, 1], and the sampler that made them.</summary>
+public sealed record GeneratedImages(float[] Pixels, int Batch, int Width, int Height, string Sampler)
+{
+    /// <summary>Image <paramref name="index"/> as 8-bit RGB, rounded as diffusers' numpy_to_pil (round(x·255)).</summary>
+    public byte[] Rgb8(int index)
+    {
+        int plane = Width * Height;
+        var rgb = new byte[plane * 3];
+        for (int p = 0; p < plane; p++)
+        {
+            for (int c = 0; c < 3; c++)
+            {
+                rgb[p * 3 + c] = (byte)MathF.Round(Pixels[(index * 3 + c) * plane + p] * 255f, MidpointRounding.ToEven);
+            }
+        }
+        return rgb;
+    }
+}
