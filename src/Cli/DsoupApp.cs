@@ -15,6 +15,8 @@ public static class DsoupApp
             CliContext.DeviceOption,
         };
         root.Subcommands.Add(DemoCommand.Create(context));
+        root.Subcommands.Add(SampleCommand.Create(context));
+        root.Subcommands.Add(TokenizeCommand.Create(context));
         root.Subcommands.Add(InspectCommand.Create(context));
         root.Subcommands.Add(ConvertCommand.Create(context));
         root.Subcommands.Add(SoupCommand.Create(context));

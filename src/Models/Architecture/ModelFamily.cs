@@ -15,7 +15,7 @@ public sealed record ModelFamily(string Name, string DisplayName, UNetConfig Une
     public static readonly ModelFamily Tiny = new("tiny", "dsoup tiny (SD 1.x structure at toy width)",
         new UNetConfig(4, 4, [32, 32, 64, 64], 2, 32, false, 3),
         new VaeConfig(3, 4, [32, 32, 64, 64], 2),
-        new TextEncoderConfig(32, 64, 2, 1000, 77));
+        new TextEncoderConfig(32, 64, 2, 49408, 77));
 
     /// <summary><see cref="Tiny"/> with the inpainting UNet's 9 input channels.</summary>
     public static readonly ModelFamily TinyInpainting = Tiny with { Name = "tiny-inpainting", DisplayName = "dsoup tiny inpainting", Unet = Tiny.Unet with { InChannels = 9 } };

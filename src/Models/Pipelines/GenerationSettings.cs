@@ -36,6 +36,31 @@ public sealed record GenerationSettings
 
     /// <summary>How much of the schedule image-to-image runs (1 = all, from pure noise).</summary>
     public float Strength { get; init; } = 0.75f;
+
+    /// <summary>Throws, naming the flag, where a setting cannot be sampled (before any model is loaded).</summary>
+    public void Validate()
+    {
+        if (Width <= 0 || Height <= 0 || Width % 8 != 0 || Height % 8 != 0)
+        {
+            throw new ArgumentException($"the image size {Width}×{Height} must be positive multiples of 8 (-W, -H)");
+        }
+        if (Steps < 1)
+        {
+            throw new ArgumentException($"--steps must be at least 1; got {Steps}");
+        }
+        if (Batch < 1)
+        {
+            throw new ArgumentException($"--batch must be at least 1; got {Batch}");
+        }
+        if (InitImage is not null && (Strength <= 0 || Strength > 1))
+        {
+            throw new ArgumentException($"--strength must be in (0, 1]; got {Strength}");
+        }
+        if (InitImage is float[] image && image.Length != 3 * Width * Height)
+        {
+            throw new ArgumentException($"the init image holds {image.Length} values; {Width}×{Height} RGB needs {3 * Width * Height}");
+        }
+    }
 }
 
 /// <summary>Progress of one sampling run, reported after every UNet step.</summary>

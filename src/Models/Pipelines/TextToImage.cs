@@ -29,9 +29,14 @@ public sealed class TextToImage(StableDiffusionModel model)
     public GeneratedImages Generate(int[] condIds, int[] uncondIds, GenerationSettings settings,
         IProgress<SamplingProgress>? progress = null, CancellationToken cancel = default)
     {
-        Validate(settings);
+        settings.Validate();
         var clock = Stopwatch.StartNew();
         int batch = settings.Batch, factor = 1 << (model.Vae.Config.BlockOutChannels.Length - 1);
+        int multiple = factor << (model.Unet.Config.Levels - 1);
+        if (settings.Width % multiple != 0 || settings.Height % multiple != 0)
+        {
+            throw new ArgumentException($"the image size {settings.Width}×{settings.Height} must be a multiple of {multiple} for this model's UNet (-W, -H)");
+        }
         int height = settings.Height / factor, width = settings.Width / factor, latentChannels = model.Vae.Config.LatentChannels;
         bool guided = settings.CfgScale > 1f;
         IScheduler scheduler = Samplers.Create(settings.Sampler ?? Samplers.ForClass(model.Scheduler.ClassName ?? "EulerAncestralDiscreteScheduler"),
@@ -76,27 +81,6 @@ public sealed class TextToImage(StableDiffusionModel model)
             PromptTruncated?.Invoke(text, tokens.ContentTokens);
         }
         return tokens;
-    }
-
-    private void Validate(GenerationSettings s)
-    {
-        int multiple = 8;
-        if (s.Width <= 0 || s.Height <= 0 || s.Width % multiple != 0 || s.Height % multiple != 0)
-        {
-            throw new ArgumentException($"the image size {s.Width}×{s.Height} must be positive multiples of {multiple} (-W, -H)");
-        }
-        if (s.Batch < 1)
-        {
-            throw new ArgumentException($"--batch must be at least 1; got {s.Batch}");
-        }
-        if (s.InitImage is not null && (s.Strength <= 0 || s.Strength > 1))
-        {
-            throw new ArgumentException($"--strength must be in (0, 1]; got {s.Strength}");
-        }
-        if (s.InitImage is float[] image && image.Length != 3 * s.Width * s.Height)
-        {
-            throw new ArgumentException($"the init image holds {image.Length} values; {s.Width}×{s.Height} RGB needs {3 * s.Width * s.Height}");
-        }
     }
 
     /// <summary>The text encoder's states for [uncond × batch, cond × batch] (or cond × batch without guidance), kept past the steps.</summary>
