@@ -79,6 +79,10 @@ internal static class SampleCommand
             pipeline.PromptTruncated += (text, count) => context.Error.WriteLine(
                 $"warning: the prompt has {count} tokens; only the first 75 are used: \"{Shorten(text)}\"");
             GeneratedImages images = pipeline.Generate(settings, new StepProgress(context.Error, context.Interactive, "sampling"));
+            SamplingTimings t = images.Timings;
+            context.Error.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"text encoder {t.TextEncoder:F2} s; UNet {t.Steps.Count} steps, median {t.MedianStep:F2} s/step{(settings.CfgScale > 1 ? " with guidance" : "")}; " +
+                $"VAE decode {t.Decode:F2} s; peak memory {Units.Bytes(System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64)}"));
             string folder = result.GetValue(output)!;
             Directory.CreateDirectory(folder);
             string modelName = Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(modelPath));

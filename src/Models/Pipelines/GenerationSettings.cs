@@ -66,8 +66,15 @@ public sealed record GenerationSettings
 /// <summary>Progress of one sampling run, reported after every UNet step.</summary>
 public readonly record struct SamplingProgress(int Step, int Steps, TimeSpan Elapsed);
 
-/// <summary>The images of one run: RGB [Batch, 3, H, W] in [0, 1], and the sampler that made them.</summary>
-public sealed record GeneratedImages(float[] Pixels, int Batch, int Width, int Height, string Sampler)
+/// <summary>Where a sampling run's time went, in seconds.</summary>
+public sealed record SamplingTimings(double TextEncoder, IReadOnlyList<double> Steps, double Decode)
+{
+    /// <summary>The median UNet step (guidance included): the figure engines quote as s/it.</summary>
+    public double MedianStep => Steps.Count == 0 ? 0 : Steps.Order().ElementAt(Steps.Count / 2);
+}
+
+/// <summary>The images of one run: RGB [Batch, 3, H, W] in [0, 1], the sampler that made them, and where the time went.</summary>
+public sealed record GeneratedImages(float[] Pixels, int Batch, int Width, int Height, string Sampler, SamplingTimings Timings)
 {
     /// <summary>Image <paramref name="index"/> as 8-bit RGB, rounded as diffusers' numpy_to_pil (round(x·255)).</summary>
     public byte[] Rgb8(int index)

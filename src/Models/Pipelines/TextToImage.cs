@@ -45,6 +45,7 @@ public sealed class TextToImage(StableDiffusionModel model)
         INoiseGenerator noise = NoiseGenerators.Create(settings.Rng, settings.Seed);
 
         using Tensor context = EncodePrompts(condIds, guided ? uncondIds : null, batch);
+        double textSeconds = clock.Elapsed.TotalSeconds;
         int latentCount = batch * latentChannels * height * width;
         float[] latents;
         int first = 0;
@@ -63,14 +64,20 @@ public sealed class TextToImage(StableDiffusionModel model)
         }
 
         int total = scheduler.Timesteps.Count;
+        var stepSeconds = new List<double>();
         for (int step = first; step < total; step++)
         {
             cancel.ThrowIfCancellationRequested();
+            double stepStart = clock.Elapsed.TotalSeconds;
             float[] prediction = Predict(scheduler, step, latents, context, guided, settings.CfgScale, new Shape(batch, latentChannels, height, width));
             latents = scheduler.Step(prediction, step, latents, noise);
+            stepSeconds.Add(clock.Elapsed.TotalSeconds - stepStart);
             progress?.Report(new SamplingProgress(step - first + 1, total - first, clock.Elapsed));
         }
-        return new GeneratedImages(Decode(latents, new Shape(batch, latentChannels, height, width)), batch, settings.Width, settings.Height, scheduler.Name);
+        double decodeStart = clock.Elapsed.TotalSeconds;
+        float[] pixels = Decode(latents, new Shape(batch, latentChannels, height, width));
+        var timings = new SamplingTimings(textSeconds, stepSeconds, clock.Elapsed.TotalSeconds - decodeStart);
+        return new GeneratedImages(pixels, batch, settings.Width, settings.Height, scheduler.Name, timings);
     }
 
     private PromptTokens Tokenize(string text)
