@@ -17,7 +17,7 @@ internal sealed class VaeDecoder
     private readonly Device device;
     private readonly Conv2d convIn;
     private readonly VaeMidBlock mid;
-    private readonly List<(List<ResnetBlock2D> Resnets, Conv2d? Upsample)> levels = [];
+    private readonly List<VaeLevel> levels = [];
     private readonly GroupNorm normOut;
     private readonly Conv2d convOut;
 
@@ -37,7 +37,7 @@ internal sealed class VaeDecoder
             var resnets = Enumerable.Range(0, c.LayersPerBlock + 1)
                 .Select(j => new ResnetBlock2D(block.At("resnets").At(j), j == 0 ? previousOutput : channels, channels, 0, groups, 1e-6f)).ToList();
             Conv2d? upsample = i < reversed.Length - 1 ? new Conv2d(block.At("upsamplers.0.conv"), output, output, 3) : null;
-            levels.Add((resnets, upsample));
+            levels.Add(new VaeLevel(resnets, upsample is null ? null : x => upsample.Forward(Ops.UpsampleNearest(x, 2))));
         }
         normOut = new GroupNorm(w.At("conv_norm_out"), groups, reversed[^1], 1e-6f);
         convOut = new Conv2d(w.At("conv_out"), reversed[^1], c.InChannels, 3);
@@ -47,18 +47,9 @@ internal sealed class VaeDecoder
     {
         Tensor x = BlockMemory.Run(device, () => convIn.Forward(latent));
         x = mid.Forward(x);
-        foreach ((List<ResnetBlock2D> resnets, Conv2d? upsample) in levels)
+        foreach (VaeLevel level in levels)
         {
-            foreach (ResnetBlock2D resnet in resnets)
-            {
-                Tensor input = x;
-                x = BlockMemory.Run(device, () => resnet.Forward(input));
-            }
-            if (upsample is not null)
-            {
-                Tensor input = x;
-                x = BlockMemory.Run(device, () => upsample.Forward(Ops.UpsampleNearest(input, 2)));
-            }
+            x = level.Forward(device, x);
         }
         Tensor final = x;
         return BlockMemory.Run(device, () => convOut.Forward(Ops.Silu(normOut.Forward(final))));

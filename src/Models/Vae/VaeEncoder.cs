@@ -16,7 +16,7 @@ internal sealed class VaeEncoder
 {
     private readonly Device device;
     private readonly Conv2d convIn;
-    private readonly List<(List<ResnetBlock2D> Resnets, Conv2d? Downsample)> levels = [];
+    private readonly List<VaeLevel> levels = [];
     private readonly VaeMidBlock mid;
     private readonly GroupNorm normOut;
     private readonly Conv2d convOut;
@@ -35,7 +35,7 @@ internal sealed class VaeEncoder
             Conv2d? downsample = i < ch.Length - 1
                 ? new Conv2d(block.At("downsamplers.0.conv"), ch[i], ch[i], 3, stride: 2, padding: Padding2d.BottomRight(1))
                 : null;
-            levels.Add((resnets, downsample));
+            levels.Add(new VaeLevel(resnets, downsample is null ? null : downsample.Forward));
             previous = ch[i];
         }
         mid = new VaeMidBlock(w.At("mid_block"), ch[^1], groups);
@@ -46,18 +46,9 @@ internal sealed class VaeEncoder
     public Tensor Forward(Tensor pixels)
     {
         Tensor x = BlockMemory.Run(device, () => convIn.Forward(pixels));
-        foreach ((List<ResnetBlock2D> resnets, Conv2d? downsample) in levels)
+        foreach (VaeLevel level in levels)
         {
-            foreach (ResnetBlock2D resnet in resnets)
-            {
-                Tensor input = x;
-                x = BlockMemory.Run(device, () => resnet.Forward(input));
-            }
-            if (downsample is not null)
-            {
-                Tensor input = x;
-                x = BlockMemory.Run(device, () => downsample.Forward(input));
-            }
+            x = level.Forward(device, x);
         }
         x = mid.Forward(x);
         Tensor final = x;
