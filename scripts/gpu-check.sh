@@ -3,7 +3,8 @@
 #   scripts/gpu-check.sh pack   here: publish dsoup and pack the .NET runtime into .gpu/ (git-ignored, ~35 MiB)
 #   scripts/gpu-check.sh        there (device tool, carry [".gpu"]): self-check every op family on CUDA against
 #                               the CPU backend, GEMM GFLOP/s on the GPU and the CPU, NN ops (conv, fused attention,
-#                               pointwise) at SD 1.5 shapes, merge throughput, TIES on the
+#                               pointwise) at SD 1.5 shapes, SD 1.5 sampling at 512×512 (synthetic weights; UNet
+#                               s/step with guidance, VAE decode, peak memory), merge throughput, TIES on the
 #                               GPU against the CPU merger (bytes and speed); summary in $OUT.
 # Where an SDK is present it also builds and runs the CUDA op tests (DSOUP_TEST_DEVICES=cuda). Fits in about 8 minutes.
 set -uo pipefail
@@ -15,6 +16,8 @@ if [ "${1:-}" = "pack" ]; then
     root=$(dirname "$(readlink -f "$(command -v dotnet)")")
     runtime=$(ls -d "$root"/shared/Microsoft.NETCore.App/* | sort -V | tail -1)
     tar -C "$root" -cJf .gpu/dotnet.tar.xz dotnet host "shared/Microsoft.NETCore.App/$(basename "$runtime")"
+    # CLIP's vocabulary for the sampling run (single files carry no tokenizer).
+    [ -d ../shared/clip ] && cp -r ../shared/clip .gpu/clip
     grep -qx '/.gpu/' .git/info/exclude 2>/dev/null || echo '/.gpu/' >> .git/info/exclude
     du -sh .gpu
     exit 0
@@ -60,8 +63,17 @@ timeout 90 "${DSOUP[@]}" bench gemm --device cpu --sizes 1024,4096x320x320 --dty
 log "== NN ops at SD 1.5 shapes on cuda: conv 3×3, fused attention (self 4096², cross 4096×77) against its GEMMs alone, pointwise"
 timeout 150 "${DSOUP[@]}" bench ops --device cuda --repeat 3 2>&1 | tee -a "$summary"
 
-log "== merge throughput (CPU streaming, f16 1 GiB inputs in /dev/shm), then peak memory of an 8-input soup"
 work=$(mktemp -d /dev/shm/dsoup-gpu-check-XXXX 2>/dev/null || mktemp -d)
+clip=$( [ -d .gpu/clip ] && echo .gpu/clip || echo ../shared/clip )
+log "== SD 1.5 sampling on cuda: synthetic weights, 512×512, 4 euler_a steps with guidance, f16 then f32"
+"${DSOUP[@]}" synthesize "$work/sd15.safetensors" --family sd15 > /dev/null
+for precision in f16 f32; do
+    timeout 200 "${DSOUP[@]}" sample -m "$work/sd15.safetensors" --tokenizer "$clip" -p "a lighthouse at dusk" --steps 4 \
+        --device cuda --precision $precision -o "$work/out-$precision" 2>&1 | grep -E "^loaded|^text encoder|error" | sed "s/^/$precision: /" | tee -a "$summary"
+done
+rm -rf "$work/sd15.safetensors" "$work"/out-*
+
+log "== merge throughput (CPU streaming, f16 1 GiB inputs in /dev/shm), then peak memory of an 8-input soup"
 for i in 1 2 3 4 5 6 7 8; do "${DSOUP[@]}" synthesize "$work/in$i.safetensors" --family flat --size 1GiB --variant $i --perturbation 0.1 > /dev/null; done
 timeout 120 "${DSOUP[@]}" bench merge "$work"/in[1-4].safetensors 2>&1 | tee -a "$summary"
 timeout 120 "${DSOUP[@]}" bench merge "$work"/in*.safetensors 2>&1 | tee -a "$summary"

@@ -149,7 +149,10 @@ public sealed class ModelCheckpoint : IDisposable
         }
     }
 
-    /// <summary>The weights file diffusers would load from a component folder.</summary>
+    /// <summary>
+    /// The weights file diffusers would load from a component folder; failing the plain names, the fp16 variant
+    /// (<c>variant="fp16"</c>), which is all some published folders hold.
+    /// </summary>
     private static string? WeightsIn(string folder)
     {
         string[] preferred =
@@ -157,6 +160,8 @@ public sealed class ModelCheckpoint : IDisposable
             "diffusion_pytorch_model.safetensors", "model.safetensors",
             "diffusion_pytorch_model.safetensors.index.json", "model.safetensors.index.json",
             "diffusion_pytorch_model.bin", "pytorch_model.bin",
+            "diffusion_pytorch_model.fp16.safetensors", "model.fp16.safetensors",
+            "diffusion_pytorch_model.safetensors.index.fp16.json", "model.safetensors.index.fp16.json",
         ];
         return preferred.Select(name => Path.Combine(folder, name)).FirstOrDefault(File.Exists);
     }

@@ -9,12 +9,41 @@ namespace Dsoup.Models.Tests.Models;
 /// Whole sampling runs against diffusers' StableDiffusionPipeline and StableDiffusionImg2ImgPipeline on the tiny
 /// folders (Fixtures/models/*/pipeline.safetensors, made by make_model_fixtures.py): the folder's own scheduler
 /// config, guidance, a batch drawn from one torch CPU generator, ancestral noise from the same stream, and the
-/// VAE decode — pixels compared in [0, 1]. On the CPU backend only: the loop around the modules is host code, and
-/// the modules are checked on the ILGPU kernels by ModelFixtureTests (a whole run there takes minutes).
+/// VAE decode — pixels compared in [0, 1]. On the CPU backend for both folders, and on the ILGPU kernels for one
+/// text-to-image run (the modules are checked there by ModelFixtureTests; a whole run on the simulator takes minutes).
 /// </summary>
 public class PipelineFixtureTests
 {
     public static TheoryData<string> Names() => new(ModelFixture.Names);
+
+    [Fact]
+    public void TextToImageMatchesDiffusersOnTheIlgpuKernels()
+    {
+        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "models", "sd1-tiny");
+        using SafetensorsReader io = SafetensorsReader.Open(Path.Combine(folder, "pipeline.safetensors"));
+        using StableDiffusionModel model = StableDiffusionModel.Load(folder, new ModelLoadOptions { Device = Device.Get("ilgpu-cpu"), WithVaeEncoder = false });
+        GeneratedImages images = new TextToImage(model).Generate(Ints(io, "cond_ids"), Ints(io, "uncond_ids"), Settings("sd1-tiny").TextToImage);
+        ModelFixture.AssertClose(Floats(io, "text2img"), ToHwc(images), 1e-4, "sd1-tiny text-to-image on ilgpu-cpu");
+    }
+
+    /// <summary>--vae: another model's VAE decodes (its own folder gives the same pixels; another's, other pixels).</summary>
+    [Fact]
+    public void AnotherVaeCanBeSwappedIn()
+    {
+        string fixtures = Path.Combine(AppContext.BaseDirectory, "Fixtures", "models");
+        string folder = Path.Combine(fixtures, "sd1-tiny");
+        using SafetensorsReader io = SafetensorsReader.Open(Path.Combine(folder, "pipeline.safetensors"));
+        GenerationSettings settings = Settings("sd1-tiny").TextToImage;
+        float[] Run(string? vae)
+        {
+            using StableDiffusionModel model = StableDiffusionModel.Load(folder, new ModelLoadOptions { Device = Device.Cpu, VaePath = vae });
+            return new TextToImage(model).Generate(Ints(io, "cond_ids"), Ints(io, "uncond_ids"), settings).Pixels;
+        }
+        float[] own = Run(null);
+        Assert.Equal(own, Run(Path.Combine(folder, "vae")));
+        Assert.NotEqual(own, Run(Path.Combine(fixtures, "sd2-tiny", "vae")));
+        Assert.Throws<InvalidDataException>(() => Run(Path.Combine(fixtures, "sd2-tiny", "unet")));
+    }
 
     /// <summary>The settings make_model_fixtures.py ran each folder with.</summary>
     private static (GenerationSettings TextToImage, GenerationSettings ImageToImage) Settings(string name) => name == "sd1-tiny"
