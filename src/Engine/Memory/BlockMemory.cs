@@ -1,6 +1,7 @@
 using Dsoup.Engine.Autograd;
 using Dsoup.Engine.Devices;
 using Dsoup.Engine.Tensors;
+using Dsoup.Kernels;
 
 namespace Dsoup.Engine.Memory;
 
@@ -25,12 +26,27 @@ public static class BlockMemory
         {
             return result;
         }
-        // Keep the result in owned memory while the block's arena memory is released, then copy it back down.
-        using Tensor kept = result.Persist();
+        BufferView source = result.View;
+        long bytes = result.ByteCount;
         scope.Arena.ReleaseTo(mark);
-        Tensor moved = Tensor.Empty(kept.Shape, kept.DType, device);
-        device.Backend.Copy(kept.View, moved.View, kept.ByteCount);
+        Tensor moved = Tensor.Empty(result.Shape, result.DType, device);
+        BufferView destination = moved.View;
+        if (Overlap(source, destination, bytes))
+        {
+            // The result lies partly where it is moving to: go through a copy outside the arena.
+            using Tensor kept = Tensor.EmptyOwned(result.Shape, result.DType, device);
+            device.Backend.Copy(source, kept.View, bytes);
+            device.Backend.Copy(kept.View, destination, bytes);
+        }
+        else if (source != destination)
+        {
+            device.Backend.Copy(source, destination, bytes);
+        }
         moved.Name = result.Name;
         return moved;
     }
+
+    private static bool Overlap(BufferView a, BufferView b, long bytes) =>
+        ReferenceEquals(a.Buffer, b.Buffer) && a.ByteOffset != b.ByteOffset
+        && a.ByteOffset < b.ByteOffset + bytes && b.ByteOffset < a.ByteOffset + bytes;
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using Dsoup.Engine.Checkpoints;
 using Dsoup.Engine.Devices;
 using Dsoup.Engine.Tensors;
@@ -93,15 +94,41 @@ public sealed class Weights
             {
                 throw new InvalidDataException($"{checkpoint.Source}: '{key}' is stored as {entry.Type.Name()}, which is not a floating-point type");
             }
-            var raw = new byte[entry.ByteLength];
-            entry.Read(0, raw);
-            var converted = new byte[entry.ElementCount * dtype.Size()];
-            StorageConversion.Convert(entry.Type, raw, Storage(dtype), converted, new float[entry.ElementCount]);
             Tensor tensor = Tensor.EmptyOwned(new Shape(shape), dtype, device);
-            device.Backend.Upload(converted, tensor.View);
+            Upload(entry, tensor);
             tensor.Name = key;
             loaded[key] = tensor;
             return tensor;
+        }
+
+        /// <summary>
+        /// Reads, converts and uploads the tensor a chunk at a time through pooled buffers, so loading a model
+        /// costs the model's own memory and a few megabytes, not a managed copy of every tensor.
+        /// </summary>
+        private void Upload(ModelTensor entry, Tensor tensor)
+        {
+            const int ChunkElements = 1 << 20;
+            int sourceSize = entry.Type.Bits() / 8, targetSize = dtype.Size();
+            byte[] raw = ArrayPool<byte>.Shared.Rent(ChunkElements * sourceSize);
+            byte[] converted = ArrayPool<byte>.Shared.Rent(ChunkElements * targetSize);
+            float[] scratch = ArrayPool<float>.Shared.Rent(ChunkElements);
+            try
+            {
+                for (long start = 0; start < entry.ElementCount; start += ChunkElements)
+                {
+                    int count = (int)Math.Min(ChunkElements, entry.ElementCount - start);
+                    Span<byte> source = raw.AsSpan(0, count * sourceSize), target = converted.AsSpan(0, count * targetSize);
+                    entry.Read(start * sourceSize, source);
+                    StorageConversion.Convert(entry.Type, source, Storage(dtype), target, scratch);
+                    device.Backend.Upload(target, tensor.ViewAt(start));
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(raw);
+                ArrayPool<byte>.Shared.Return(converted);
+                ArrayPool<float>.Shared.Return(scratch);
+            }
         }
 
         private static StorageType Storage(DType dtype) => dtype switch

@@ -1,4 +1,6 @@
 using Dsoup.Engine;
+using Dsoup.Engine.Devices;
+using Dsoup.Engine.Memory;
 using Dsoup.Engine.Tensors;
 using Dsoup.Models.Modules;
 
@@ -29,14 +31,16 @@ public sealed class ResnetBlock2D
         shortcut = inChannels != outChannels ? new Conv2d(w.At("conv_shortcut"), inChannels, outChannels, 1) : null;
     }
 
+    /// <summary>Each half runs as its own block (<see cref="BlockMemory"/>): at VAE resolutions a feature map is 100+ MiB.</summary>
     public Tensor Forward(Tensor x, Tensor? timeEmbedding = null)
     {
-        Tensor h = conv1.Forward(Ops.Silu(norm1.Forward(x)));
-        if (timeEmbeddingProjection is not null)
+        Device device = x.Device;
+        Tensor h = BlockMemory.Run(device, () =>
         {
-            h = Ops.AddPerChannel(h, timeEmbeddingProjection.Forward(Ops.Silu(timeEmbedding!)));
-        }
-        h = conv2.Forward(Ops.Silu(norm2.Forward(h)));
-        return (shortcut?.Forward(x) ?? x) + h;
+            Tensor first = conv1.Forward(Ops.Silu(norm1.Forward(x)));
+            return timeEmbeddingProjection is null ? first : Ops.AddPerChannel(first, timeEmbeddingProjection.Forward(Ops.Silu(timeEmbedding!)));
+        });
+        Tensor second = BlockMemory.Run(device, () => conv2.Forward(Ops.Silu(norm2.Forward(h))));
+        return (shortcut?.Forward(x) ?? x) + second;
     }
 }
