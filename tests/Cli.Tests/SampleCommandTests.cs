@@ -3,7 +3,7 @@ namespace Dsoup.Cli.Tests;
 /// <summary>`dsoup sample` and `dsoup tokenize` end to end on a synthesized tiny model, and their errors.</summary>
 public class SampleCommandTests : IDisposable
 {
-    private static readonly string? ClipFolder = FindShared("clip");
+    private static readonly string? ClipFolder = SharedData.Find("clip");
     private readonly string folder = Directory.CreateTempSubdirectory("dsoup-sample-").FullName;
 
     public void Dispose() => Directory.Delete(folder, recursive: true);
@@ -112,18 +112,5 @@ public class SampleCommandTests : IDisposable
         Assert.Equal("49406 320 2368 49407", lines[0]);
         Assert.Equal("2 tokens", lines[1]);
         Assert.Equal("76 tokens (over 75: the rest is cut)", lines[3]);
-    }
-
-    private static string? FindShared(string relative)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string candidate = Path.Combine(dir.FullName, "..", "shared", relative);
-            if (Directory.Exists(candidate))
-            {
-                return Path.GetFullPath(candidate);
-            }
-        }
-        return null;
     }
 }

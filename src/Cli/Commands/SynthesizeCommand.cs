@@ -23,6 +23,7 @@ internal static class SynthesizeCommand
         var variant = new Option<ulong>("--variant") { Description = "Seed of this checkpoint's deviation from the base (a stand-in for a fine-tune).", DefaultValueFactory = _ => 0 };
         var perturbation = new Option<float>("--perturbation") { Description = "Size of the deviation relative to the weights (e.g. 0.05).", DefaultValueFactory = _ => 0f };
         var ema = new Option<bool>("--ema") { Description = "Add LDM-style EMA copies of the UNet (original layout only)." };
+        var trainable = new Option<bool>("--trainable") { Description = "Values to train from scratch (PyTorch's initialisation: norm weights 1, biases 0, weights ±1/√fan_in) instead of small uniform noise." };
         var loraFor = new Option<string?>("--lora-for") { Description = "Write a LoRA for this model instead of a checkpoint (attention, conv1 and text-encoder q/v projections)." };
         var rank = new Option<int>("--rank") { Description = "With --lora-for: the LoRA rank.", DefaultValueFactory = _ => 4 };
         var alpha = new Option<double?>("--alpha") { Description = "With --lora-for: α (default: the rank, i.e. scale 1)." };
@@ -31,7 +32,7 @@ internal static class SynthesizeCommand
         var command = new Command("synthesize",
             "Write a checkpoint with a real architecture's exact tensor names and shapes and deterministic synthetic values (for tests, benchmarks and demos).")
         {
-            output, family, layout, dtype, seed, variant, perturbation, ema, size, loraFor, rank, alpha, convention,
+            output, family, layout, dtype, seed, variant, perturbation, ema, trainable, size, loraFor, rank, alpha, convention,
         };
         command.SetAction(result => context.Run(() =>
         {
@@ -57,7 +58,7 @@ internal static class SynthesizeCommand
                 ModelFamily.Parse(result.GetValue(family)!),
                 Choices.ParseLayout(result.GetValue(layout)) ?? CheckpointLayout.Original,
                 Choices.StorageOf(result.GetValue(dtype) ?? "f16"),
-                result.GetValue(seed), result.GetValue(variant), result.GetValue(perturbation), result.GetValue(ema));
+                result.GetValue(seed), result.GetValue(variant), result.GetValue(perturbation), result.GetValue(ema), TrainableInit: result.GetValue(trainable));
             if (options.WithEma && options.Layout != CheckpointLayout.Original)
             {
                 throw new ArgumentException("--ema needs --layout original: diffusers files keep EMA weights in a separate model");

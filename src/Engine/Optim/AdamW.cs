@@ -87,6 +87,40 @@ public sealed class AdamW : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// The optimizer's state as named f32 tensors, for a checkpoint: "adamw.state" (<see cref="AdamWStepState"/>),
+    /// and per parameter (by its <see cref="Tensor.Name"/>) "adamw.m.NAME", "adamw.v.NAME" and, for 16-bit
+    /// parameters, "adamw.master.NAME".
+    /// </summary>
+    public IEnumerable<(string Name, Tensor Tensor)> StateTensors()
+    {
+        yield return ("adamw.state", stepState);
+        foreach (Slot s in slots)
+        {
+            string name = s.Parameter.Name ?? throw new InvalidOperationException("AdamW state needs named parameters");
+            yield return ($"adamw.m.{name}", s.Moment1);
+            yield return ($"adamw.v.{name}", s.Moment2);
+            if (!ReferenceEquals(s.Master, s.Parameter))
+            {
+                yield return ($"adamw.master.{name}", s.Master);
+            }
+        }
+    }
+
+    /// <summary>Restores <see cref="StateTensors"/> from host values by name (the parameters themselves are restored by the caller).</summary>
+    public void LoadState(Func<string, float[]> read)
+    {
+        foreach ((string name, Tensor tensor) in StateTensors())
+        {
+            float[] values = read(name);
+            if (values.Length != tensor.Count)
+            {
+                throw new InvalidDataException($"optimizer state '{name}' holds {values.Length} values; this run's optimizer has {tensor.Count}");
+            }
+            tensor.Device.Backend.Upload(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()), tensor.View);
+        }
+    }
+
     /// <summary>Drops every parameter's gradient before the next accumulation.</summary>
     public void ZeroGrad()
     {

@@ -27,15 +27,25 @@ public sealed class ExponentialMovingAverage : IDisposable
     /// <summary>The averaged weights, in the order the parameters were given.</summary>
     public IReadOnlyList<Tensor> Shadows => pairs.Select(p => p.Shadow).ToArray();
 
-    public void Update()
+    public void Update() => Update(Decay);
+
+    /// <summary>One update with a decay of its own (diffusers' EMAModel warms it up: 0, then (1 + k)/(10 + k) up to the maximum).</summary>
+    public void Update(float decay)
     {
         foreach ((Tensor parameter, Tensor shadow) in pairs)
         {
             IBackend backend = shadow.Device.Backend;
             using Tensor wide = Ops.Convert(parameter, DType.F32);
-            backend.Scale(DType.F32, Decay, shadow.View, shadow.View, shadow.Count);
-            backend.Axpy(DType.F32, 1f - Decay, wide.View, shadow.View, shadow.View, shadow.Count);
+            backend.Scale(DType.F32, decay, shadow.View, shadow.View, shadow.Count);
+            backend.Axpy(DType.F32, 1f - decay, wide.View, shadow.View, shadow.View, shadow.Count);
         }
+    }
+
+    /// <summary>diffusers' EMAModel decay at its <paramref name="update"/>-th update (1-based): 0 first (a copy), then min(max, (1 + k)/(10 + k)) with k = update − 1.</summary>
+    public static float WarmupDecay(int update, float maximum)
+    {
+        int k = update - 1;
+        return k <= 0 ? 0f : Math.Min(maximum, (1f + k) / (10f + k));
     }
 
     public void Dispose()

@@ -48,32 +48,25 @@ public static class InitImages
     }
 
     /// <summary>RGB [3, height, width] in [0, 1], resized (Lanczos) to the requested size when it differs.</summary>
-    public static float[] LoadRgb(string path, int width, int height)
+    public static float[] LoadRgb(string path, int width, int height) => Decode(path, image =>
+    {
+        if (image.Width != width || image.Height != height)
+        {
+            image.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(width, height), Sampler = KnownResamplers.Lanczos3, Mode = ResizeMode.Stretch }));
+        }
+        return ImagePixels.ToPlanar(image);
+    });
+
+    /// <summary>A training image: shorter side resized to <paramref name="size"/>, centre-cropped square.</summary>
+    public static float[] LoadSquare(string path, int size) => Decode(path, image => ImagePixels.SquareCrop(image, size));
+
+    private static float[] Decode(string path, Func<Image<Rgb24>, float[]> convert)
     {
         Size(path);
         try
         {
             using Image<Rgb24> image = Image.Load<Rgb24>(path);
-            if (image.Width != width || image.Height != height)
-            {
-                image.Mutate(x => x.Resize(new ResizeOptions { Size = new Size(width, height), Sampler = KnownResamplers.Lanczos3, Mode = ResizeMode.Stretch }));
-            }
-            var pixels = new float[3 * width * height];
-            int plane = width * height;
-            image.ProcessPixelRows(rows =>
-            {
-                for (int y = 0; y < height; y++)
-                {
-                    Span<Rgb24> row = rows.GetRowSpan(y);
-                    for (int x = 0; x < width; x++)
-                    {
-                        pixels[y * width + x] = row[x].R / 255f;
-                        pixels[plane + y * width + x] = row[x].G / 255f;
-                        pixels[2 * plane + y * width + x] = row[x].B / 255f;
-                    }
-                }
-            });
-            return pixels;
+            return convert(image);
         }
         catch (Exception e) when (e is ImageFormatException or NotSupportedException)
         {

@@ -59,6 +59,12 @@ public sealed class StableDiffusionModel : IDisposable
 
     public SchedulerConfig Scheduler { get; }
 
+    /// <summary>The UNet's tensors by canonical name ("unet.…"): the parameters fine-tuning updates.</summary>
+    public IReadOnlyDictionary<string, Engine.Tensors.Tensor> UnetParameters => weights[1].Loaded;
+
+    /// <summary>The checkpoint the model came from (its layout and dtypes are what a fine-tuned model is saved in).</summary>
+    public ModelCheckpoint Checkpoint => checkpoints[0];
+
     public Device Device => Unet.Device;
 
     /// <summary>The dtype of weights and activations.</summary>

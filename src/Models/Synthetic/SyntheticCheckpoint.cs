@@ -14,7 +14,8 @@ public sealed record SyntheticOptions(
     ulong VariantSeed = 0,
     float Perturbation = 0f,
     bool WithEma = false,
-    IReadOnlyList<ModelComponent>? Components = null);
+    IReadOnlyList<ModelComponent>? Components = null,
+    bool TrainableInit = false);
 
 /// <summary>Writes a checkpoint with a real family's exact tensor names and shapes and synthetic values.</summary>
 public static class SyntheticCheckpoint
@@ -22,7 +23,7 @@ public static class SyntheticCheckpoint
     public static void Write(string path, SyntheticOptions options)
     {
         IReadOnlyList<ModelTensor> tensors = options.Family.Tensors(options.Type, options.Components);
-        var producer = new SyntheticValues(options.BaseSeed, options.VariantSeed, options.Perturbation);
+        var producer = new SyntheticValues(options.BaseSeed, options.VariantSeed, options.Perturbation, trainable: options.TrainableInit);
         var metadata = new Dictionary<string, string>
         {
             ["format"] = "pt",

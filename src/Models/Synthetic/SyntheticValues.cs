@@ -13,7 +13,11 @@ namespace Dsoup.Models.Synthetic;
 /// of the name. Checkpoints with one base seed and different variant seeds look like fine-tunes of one
 /// model, which is what a soup averages.
 /// </summary>
-public sealed class SyntheticValues(ulong baseSeed, ulong variantSeed, float perturbation, float scale = 0.05f) : ITensorProducer
+/// <remarks>
+/// With <paramref name="trainable"/>, the base values are an initialisation to train from instead (PyTorch's
+/// defaults): norm weights 1, biases 0, embedding tables ±0.02·√3, every other weight uniform in ±1/√fan_in.
+/// </remarks>
+public sealed class SyntheticValues(ulong baseSeed, ulong variantSeed, float perturbation, float scale = 0.05f, bool trainable = false) : ITensorProducer
 {
     private const int ChunkElements = 1 << 20;
 
@@ -27,6 +31,7 @@ public sealed class SyntheticValues(ulong baseSeed, ulong variantSeed, float per
     {
         ulong name = StableHash(tensor.Name);
         int size = type.Bits() / 8;
+        (float constant, float amplitude) = trainable ? Initialisation(tensor) : (0f, scale);
         for (long start = 0; start < tensor.ElementCount; start += ChunkElements)
         {
             int n = (int)Math.Min(ChunkElements, tensor.ElementCount - start);
@@ -35,7 +40,11 @@ public sealed class SyntheticValues(ulong baseSeed, ulong variantSeed, float per
             {
                 int from = slice * SliceElements, count = Math.Min(SliceElements, n - from);
                 Span<float> part = values.AsSpan(from, count);
-                Fill(part, baseSeed ^ name, chunkStart + from, scale, add: false);
+                Fill(part, baseSeed ^ name, chunkStart + from, amplitude, add: false);
+                if (constant != 0)
+                {
+                    System.Numerics.Tensors.TensorPrimitives.Add(part, constant, part);
+                }
                 if (perturbation != 0)
                 {
                     Fill(part, (variantSeed * 0x9E3779B97F4A7C15UL) ^ name, chunkStart + from, perturbation * scale, add: true);
@@ -45,6 +54,25 @@ public sealed class SyntheticValues(ulong baseSeed, ulong variantSeed, float per
             StorageConversion.Convert(StorageType.F32, MemoryMarshal.AsBytes(chunk), type, bytes.AsSpan(0, n * size), values);
             writer.Write(bytes.AsSpan(0, n * size));
         }
+    }
+
+    /// <summary>A constant and a uniform amplitude per tensor, as PyTorch initialises the layer it belongs to.</summary>
+    private static (float Constant, float Amplitude) Initialisation(ModelTensor tensor)
+    {
+        if (tensor.Name.EndsWith("bias", StringComparison.Ordinal))
+        {
+            return (0f, 0f);
+        }
+        if (tensor.Shape.Length == 1)
+        {
+            return (1f, 0f);
+        }
+        if (tensor.Name.Contains("embedding", StringComparison.Ordinal))
+        {
+            return (0f, 0.02f * MathF.Sqrt(3f));
+        }
+        long fanIn = tensor.Shape.Skip(1).Aggregate(1L, (a, d) => a * d);
+        return (0f, 1f / MathF.Sqrt(fanIn));
     }
 
     internal static void Fill(Span<float> destination, ulong seed, long offset, float amplitude, bool add)

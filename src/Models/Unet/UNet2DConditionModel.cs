@@ -100,6 +100,12 @@ public sealed class UNet2DConditionModel
     public UNetConfig Config => config;
 
     /// <summary>
+    /// While a tape records, run each resnet and transformer as a checkpointed segment: its activations are
+    /// dropped after the forward pass and recomputed in backward (same gradients, less memory).
+    /// </summary>
+    public bool GradientCheckpointing { get; set; }
+
+    /// <summary>
     /// The model output (ε or v) for <paramref name="sample"/> [B, in, h, w] at one timestep per batch element,
     /// conditioned on <paramref name="context"/> [B, tokens, cross_attention_dim]; h and w must be multiples of
     /// 2^(levels − 1).
@@ -139,14 +145,9 @@ public sealed class UNet2DConditionModel
                 skips.Push(x);
             }
         }
-        {
-            Tensor input = x;
-            x = BlockMemory.Run(Device, () => midResnet0.Forward(input, temb));
-            Tensor attended = x;
-            x = BlockMemory.Run(Device, () => midAttention.Forward(attended, context));
-            Tensor last = x;
-            x = BlockMemory.Run(Device, () => midResnet1.Forward(last, temb));
-        }
+        x = Block(inputs => midResnet0.Forward(inputs[0], inputs[1]), x, temb);
+        x = Block(inputs => midAttention.Forward(inputs[0], inputs[1]), x, context);
+        x = Block(inputs => midResnet1.Forward(inputs[0], inputs[1]), x, temb);
         foreach (Level level in up)
         {
             for (int j = 0; j < level.Resnets.Count; j++)
@@ -167,14 +168,21 @@ public sealed class UNet2DConditionModel
 
     private Tensor RunResnet(Level level, int j, Tensor x, Tensor temb, Tensor context)
     {
-        x = BlockMemory.Run(Device, () => level.Resnets[j].Forward(x, temb));
+        ResnetBlock2D resnet = level.Resnets[j];
+        x = Block(inputs => resnet.Forward(inputs[0], inputs[1]), x, temb);
         if (level.Attentions.Count > 0)
         {
-            Tensor input = x;
-            x = BlockMemory.Run(Device, () => level.Attentions[j].Forward(input, context));
+            Transformer2D attention = level.Attentions[j];
+            x = Block(inputs => attention.Forward(inputs[0], inputs[1]), x, context);
         }
         return x;
     }
+
+    /// <summary>A block of the network: checkpointed while training with <see cref="GradientCheckpointing"/>, else run in <see cref="BlockMemory"/>.</summary>
+    private Tensor Block(Func<Tensor[], Tensor> block, params Tensor[] inputs) =>
+        GradientCheckpointing && Engine.Autograd.Tape.IsRecording
+            ? Engine.Autograd.GradientCheckpoint.Run(segment => [block(segment)], inputs)[0]
+            : BlockMemory.Run(Device, () => block(inputs));
 
     private Transformer2D Transformer(Weights w, int channels, int heads) =>
         new(w, channels, config.CrossAttentionDim, heads, config.UseLinearProjection, config.NormGroups);

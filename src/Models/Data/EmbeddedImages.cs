@@ -1,0 +1,92 @@
+using Dsoup.Kernels.Random;
+
+namespace Dsoup.Models.Data;
+
+/// <summary>
+/// The embedded dataset, so training and the demo run with nothing downloaded: coloured shapes with an optional
+/// texture on a light background, drawn on demand at any size, each with its caption ("a red circle with
+/// stripes") and its shape as the label. Example i's shape, colour, texture, position and size follow from i
+/// alone (Philox), so every machine sees the same images.
+/// </summary>
+public static class EmbeddedImages
+{
+    public static readonly IReadOnlyList<string> Shapes = ["circle", "square", "triangle", "cross"];
+
+    public static readonly IReadOnlyList<(string Name, float R, float G, float B)> Colours =
+        [("red", 0.85f, 0.15f, 0.12f), ("green", 0.15f, 0.65f, 0.2f), ("blue", 0.15f, 0.3f, 0.85f), ("yellow", 0.95f, 0.8f, 0.1f)];
+
+    public static readonly IReadOnlyList<string> Textures = ["plain", "stripes", "dots"];
+
+    public static IReadOnlyList<TrainingExample> Load(int count = 512)
+    {
+        var examples = new TrainingExample[count];
+        for (int i = 0; i < count; i++)
+        {
+            Attributes a = AttributesOf(i);
+            string texture = a.Texture == "plain" ? "" : $" with {a.Texture}";
+            examples[i] = new TrainingExample($"embedded/{i}", $"a {a.Colour} {a.Shape}{texture}", a.Shape, size => Draw(a, size));
+        }
+        return examples;
+    }
+
+    /// <summary>What example <paramref name="index"/> shows: every shape, colour and texture combination in turn, placed by a Philox draw.</summary>
+    public static Attributes AttributesOf(int index)
+    {
+        int combination = index % (Shapes.Count * Colours.Count * Textures.Count);
+        PhiloxBlock r = Philox.Block(0x5EED_1A6E, (ulong)index);
+        return new Attributes(
+            Shapes[combination % Shapes.Count],
+            Colours[combination / Shapes.Count % Colours.Count].Name,
+            Textures[combination / (Shapes.Count * Colours.Count)],
+            0.35f + 0.3f * Philox.ToUnitFloat(r.W0), 0.35f + 0.3f * Philox.ToUnitFloat(r.W1), 0.22f + 0.1f * Philox.ToUnitFloat(r.W2));
+    }
+
+    /// <summary>A shape's description: name, colour, texture, centre (fractions of the side) and radius.</summary>
+    public sealed record Attributes(string Shape, string Colour, string Texture, float CentreX, float CentreY, float Radius);
+
+    /// <summary>RGB [3, size, size] in [0, 1], each pixel the average of 2×2 samples (edges anti-aliased).</summary>
+    public static float[] Draw(Attributes a, int size)
+    {
+        (string _, float red, float green, float blue) = Colours.First(c => c.Name == a.Colour);
+        var pixels = new float[3 * size * size];
+        int plane = size * size;
+        for (int y = 0; y < size; y++)
+        {
+            for (int x = 0; x < size; x++)
+            {
+                float coverage = 0;
+                for (int s = 0; s < 4; s++)
+                {
+                    float u = (x + 0.25f + 0.5f * (s % 2)) / size, v = (y + 0.25f + 0.5f * (s / 2)) / size;
+                    coverage += Inside(a, u, v) ? Texture(a.Texture, u, v) : 0f;
+                }
+                coverage /= 4;
+                const float background = 0.92f;
+                pixels[y * size + x] = background + coverage * (red - background);
+                pixels[plane + y * size + x] = background + coverage * (green - background);
+                pixels[2 * plane + y * size + x] = background + coverage * (blue - background);
+            }
+        }
+        return pixels;
+    }
+
+    private static bool Inside(Attributes a, float u, float v)
+    {
+        float dx = u - a.CentreX, dy = v - a.CentreY, r = a.Radius;
+        return a.Shape switch
+        {
+            "circle" => dx * dx + dy * dy <= r * r,
+            "square" => Math.Abs(dx) <= r * 0.85f && Math.Abs(dy) <= r * 0.85f,
+            "triangle" => dy <= r * 0.8f && dy >= -r && Math.Abs(dx) <= (dy + r) * 0.6f,
+            _ => (Math.Abs(dx) <= r * 0.3f && Math.Abs(dy) <= r) || (Math.Abs(dy) <= r * 0.3f && Math.Abs(dx) <= r),
+        };
+    }
+
+    /// <summary>How much of the colour a point of the shape takes: all of it, or stripes or dots of it over a paler fill.</summary>
+    private static float Texture(string texture, float u, float v) => texture switch
+    {
+        "stripes" => (int)MathF.Floor((u + v) * 12f) % 2 == 0 ? 1f : 0.35f,
+        "dots" => MathF.Pow(u * 10f - MathF.Round(u * 10f), 2) + MathF.Pow(v * 10f - MathF.Round(v * 10f), 2) < 0.09f ? 1f : 0.35f,
+        _ => 1f,
+    };
+}

@@ -1,0 +1,51 @@
+namespace Dsoup.Models.Data;
+
+/// <summary>
+/// Deterministic dataset shards, so N jobs on N machines train disjoint shards with no coordination: by a
+/// stable hash of each example's name, or by a field (the label), where the field's distinct values, sorted,
+/// are dealt round-robin to the shards (class groups stay whole and balanced).
+/// </summary>
+public static class Sharding
+{
+    public static IReadOnlyList<TrainingExample> Select(IReadOnlyList<TrainingExample> examples, int shard, int shards, string by = "name")
+    {
+        if (shards < 1 || shard < 0 || shard >= shards)
+        {
+            throw new ArgumentOutOfRangeException(nameof(shard), $"--shard {shard} --of {shards}: the shard index must be in [0, {shards})");
+        }
+        if (by == "name")
+        {
+            return examples.Where(e => (int)(StableHash(e.Name) % (ulong)shards) == shard).ToList();
+        }
+        if (by != "label")
+        {
+            throw new ArgumentException($"--shard-by '{by}': expected name or label");
+        }
+        if (examples.Any(e => e.Label is null))
+        {
+            throw new ArgumentException("--shard-by label: this dataset's examples carry no label (a folder of images has none; use --shard-by name)");
+        }
+        string[] labels = examples.Select(e => e.Label!).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray();
+        if (labels.Length < shards)
+        {
+            throw new ArgumentException($"--shard-by label: {labels.Length} distinct labels cannot fill {shards} shards");
+        }
+        var owner = labels.Select((label, i) => (label, i % shards)).ToDictionary(p => p.label, p => p.Item2, StringComparer.Ordinal);
+        return examples.Where(e => owner[e.Label!] == shard).ToList();
+    }
+
+    /// <summary>The labels shard <paramref name="shard"/> of <paramref name="shards"/> holds under <c>--shard-by label</c>.</summary>
+    public static IReadOnlyList<string> LabelsOf(IEnumerable<string> labels, int shard, int shards) =>
+        labels.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Where((_, i) => i % shards == shard).ToList();
+
+    /// <summary>FNV-1a over the UTF-8 bytes: the same in every process and on every machine.</summary>
+    public static ulong StableHash(string text)
+    {
+        ulong hash = 0xCBF29CE484222325UL;
+        foreach (byte b in System.Text.Encoding.UTF8.GetBytes(text))
+        {
+            hash = (hash ^ b) * 0x100000001B3UL;
+        }
+        return hash;
+    }
+}

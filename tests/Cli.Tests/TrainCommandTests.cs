@@ -1,0 +1,90 @@
+using System.Diagnostics;
+
+namespace Dsoup.Cli.Tests;
+
+/// <summary>`dsoup train` as users run it: a run killed mid-way and resumed ends with the bytes of an uninterrupted one; bad input fails first.</summary>
+public class TrainCommandTests : IDisposable
+{
+    private static readonly string? ClipFolder = SharedData.Find("clip");
+    private readonly string folder = Directory.CreateTempSubdirectory("dsoup-train-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(folder, recursive: true);
+
+    private string File(string name) => Path.Combine(folder, name);
+
+    private string Base()
+    {
+        string path = File("base.safetensors");
+        if (!System.IO.File.Exists(path))
+        {
+            Assert.Equal(0, CliRun.Of("synthesize", path, "--family", "tiny", "--trainable", "--dtype", "f32").ExitCode);
+        }
+        return path;
+    }
+
+    private string[] TrainArgs(string run, int steps) =>
+        ["train", "-m", Base(), "--tokenizer", ClipFolder!, "--data", "embedded", "--shard", "2", "--of", "8", "--shard-by", "name",
+         "--steps", steps.ToString(), "--batch", "2", "--resolution", "64", "--lr", "1e-3", "--checkpoint-every", "5", "--ema", "--random-flip",
+         "--caption-dropout", "0.2", "--device", "cpu", "-o", run];
+
+    [SkippableFact]
+    public void AKilledRunResumesToTheSameBytesAsAnUninterruptedOne()
+    {
+        Skip.If(ClipFolder is null, "../shared/clip (CLIP's vocabulary) is not beside this checkout");
+        CliRun whole = CliRun.Of(TrainArgs(File("whole"), 30));
+        Assert.Equal(0, whole.ExitCode);
+
+        // The same run in another process, killed once its second checkpoint is on disk.
+        string killed = File("killed");
+        using (Process child = Process.Start(new ProcessStartInfo(DotnetHost(), [Path.Combine(AppContext.BaseDirectory, "dsoup.dll"), .. TrainArgs(killed, 30)])
+        {
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        })!)
+        {
+            child.BeginErrorReadLine();
+            child.BeginOutputReadLine();
+            var clock = Stopwatch.StartNew();
+            while (!System.IO.File.Exists(Path.Combine(killed, "checkpoint-0000010.safetensors")) && clock.Elapsed < TimeSpan.FromMinutes(3))
+            {
+                Assert.False(child.HasExited, "the child run ended before it could be killed");
+                Thread.Sleep(20);
+            }
+            child.Kill(entireProcessTree: true);
+            child.WaitForExit();
+        }
+        Assert.False(System.IO.File.Exists(Path.Combine(killed, "model.safetensors")), "the run was killed after it finished; nothing was tested");
+        Assert.All(Directory.EnumerateFiles(killed, "checkpoint-*.safetensors"), path => Assert.True(new FileInfo(path).Length > 0));
+
+        CliRun resumed = CliRun.Of([.. TrainArgs(killed, 30), "--resume"]);
+        Assert.Equal(0, resumed.ExitCode);
+        Assert.Contains("resumed from step", resumed.Error);
+        Assert.Equal(System.IO.File.ReadAllBytes(Path.Combine(File("whole"), "model.safetensors")), System.IO.File.ReadAllBytes(Path.Combine(killed, "model.safetensors")));
+        Assert.Equal(System.IO.File.ReadAllLines(Path.Combine(File("whole"), "loss.csv")), System.IO.File.ReadAllLines(Path.Combine(killed, "loss.csv")));
+    }
+
+    [SkippableFact]
+    public void BadInputFailsBeforeAnyTraining()
+    {
+        Skip.If(ClipFolder is null, "../shared/clip (CLIP's vocabulary) is not beside this checkout");
+        string[] Args(params string[] extra) => ["train", "-m", Base(), "--tokenizer", ClipFolder!, "--steps", "2", "--resolution", "64", "--device", "cpu", .. extra];
+
+        CliRun.Of(Args("--data", "embedded", "--shard", "4", "--of", "4", "-o", File("r1"))).AssertCleanFailure("--shard 4 --of 4");
+        Directory.CreateDirectory(File("empty"));
+        CliRun.Of(Args("--data", File("empty"), "-o", File("r2"))).AssertCleanFailure("no captioned images");
+        Directory.CreateDirectory(File("orphan"));
+        System.IO.File.WriteAllText(Path.Combine(File("orphan"), "cat.txt"), "a cat");
+        CliRun.Of(Args("--data", File("orphan"), "-o", File("r3"))).AssertCleanFailure("cat.txt", "a caption without an image");
+        // A shard that selects nothing: 4 label groups cannot fill 8 shards.
+        CliRun.Of(Args("--data", "embedded", "--shard", "5", "--of", "8", "--shard-by", "label", "-o", File("r4"))).AssertCleanFailure("cannot fill 8 shards");
+
+        // A checkpoint from another run configuration is refused on resume.
+        Assert.Equal(0, CliRun.Of(Args("--data", "embedded", "--shard", "0", "--of", "16", "--checkpoint-every", "1", "-o", File("r5"))).ExitCode);
+        CliRun.Of([.. Args("--data", "embedded", "--shard", "0", "--of", "16", "--checkpoint-every", "1", "-o", File("r5"), "--lr", "0.5"), "--resume"])
+            .AssertCleanFailure("another training settings");
+        CliRun.Of(Args("--data", "embedded", "--shard", "0", "--of", "16", "-o", File("r5"))).AssertCleanFailure("--resume");
+        Assert.False(Directory.Exists(File("r1")) || Directory.Exists(File("r2")) || Directory.Exists(File("r3")) || Directory.Exists(File("r4")));
+    }
+
+    private static string DotnetHost() => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+}
