@@ -86,5 +86,44 @@ public class TrainCommandTests : IDisposable
         Assert.False(Directory.Exists(File("r1")) || Directory.Exists(File("r2")) || Directory.Exists(File("r3")) || Directory.Exists(File("r4")));
     }
 
+    /// <summary>
+    /// A LoRA trained here and merged by `dsoup lora apply` gives the UNet outputs of the base with the LoRA attached
+    /// unmerged, read back from the kohya file and from the PEFT one; the trainer's own merged model agrees too.
+    /// </summary>
+    [SkippableFact]
+    public void ATrainedLoraAppliedGivesTheOutputsOfTheBaseWithTheLoraUnmerged()
+    {
+        Skip.If(ClipFolder is null, "../shared/clip (CLIP's vocabulary) is not beside this checkout");
+        string run = File("lora-run");
+        Assert.Equal(0, CliRun.Of("train", "-m", Base(), "--tokenizer", ClipFolder!, "--data", "embedded", "--shard", "0", "--of", "64", "--steps", "6",
+            "--batch", "4", "--resolution", "64", "--lr", "1e-2", "--lora", "--rank", "4", "--alpha", "8", "--device", "cpu", "-o", run).ExitCode);
+        string merged = File("merged.safetensors");
+        Assert.Equal(0, CliRun.Of("lora", "apply", Base(), Path.Combine(run, "lora.safetensors"), "-o", merged).ExitCode);
+
+        var load = new Dsoup.Models.Pipelines.ModelLoadOptions { Device = Dsoup.Engine.Devices.Device.Cpu, TokenizerFolder = ClipFolder };
+        float[] Output(string model, string? lora)
+        {
+            using var sd = Dsoup.Models.Pipelines.StableDiffusionModel.Load(model, load);
+            if (lora is not null)
+            {
+                // The tiny UNet's 16 transformers × 2 attentions × 4 projections.
+                Assert.Equal(128, Dsoup.Models.Lora.LoraAdapters.Load(lora, sd.UnetLinears, Dsoup.Kernels.DType.F32, Dsoup.Engine.Devices.Device.Cpu));
+            }
+            using var scope = Dsoup.Engine.Devices.Device.Cpu.BeginStep();
+            using var x = Dsoup.Engine.Tensors.Tensor.RandN(new Dsoup.Engine.Tensors.Shape(1, 4, 8, 8), 3);
+            using var c = Dsoup.Engine.Tensors.Tensor.RandN(new Dsoup.Engine.Tensors.Shape(1, 77, 32), 4);
+            return sd.Unet.Forward(x, [400f], c).ToArray();
+        }
+        float[] unmerged = Output(Base(), Path.Combine(run, "lora.safetensors"));
+        Assert.NotEqual(Output(Base(), null), unmerged);
+        Assert.Equal(unmerged, Output(Base(), Path.Combine(run, "lora-peft.safetensors")));
+        double scale = unmerged.Max(v => Math.Abs((double)v));
+        foreach (string model in new[] { merged, Path.Combine(run, "model.safetensors") })
+        {
+            float[] outputs = Output(model, null);
+            Assert.All(outputs.Zip(unmerged), p => Assert.True(Math.Abs(p.First - p.Second) <= 1e-4 * scale, $"{model}: {p.First} vs {p.Second}"));
+        }
+    }
+
     private static string DotnetHost() => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
 }

@@ -40,14 +40,17 @@ internal static class TrainCommand
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Write a resumable checkpoint every N steps.", DefaultValueFactory = _ => 500 };
         var sampleEvery = new Option<int>("--sample-every") { Description = "Sample --sample-prompt every N steps into samples/ (0: never).", DefaultValueFactory = _ => 0 };
         var samplePrompt = new Option<string[]>("--sample-prompt") { Description = "Prompts to sample while training (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var lora = new Option<bool>("--lora") { Description = "Train LoRA adapters on the UNet's attention projections instead of the full weights; writes lora.safetensors (kohya), lora-peft.safetensors (PEFT) and the merged model." };
+        var rank = new Option<int>("--rank") { Description = "LoRA rank.", DefaultValueFactory = _ => 4 };
+        var alpha = new Option<float?>("--alpha") { Description = "LoRA α (scale α/rank); default: the rank." };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its newest checkpoint." };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder with CLIP's vocab.json and merges.txt (single-file bases carry none)." };
         var command = new Command("train",
-            "Fine-tune the UNet of a Stable Diffusion model on one shard of a dataset (full weights, AdamW), resumable from checkpoints; " +
+            "Fine-tune the UNet of a Stable Diffusion model on one shard of a dataset (full weights or LoRA, AdamW), resumable from checkpoints; " +
             "the final model is written in the base's layout and dtypes, ready for 'dsoup soup'.")
         {
             model, data, output, shard, shards, shardBy, steps, batch, accumulate, lr, schedule, warmup, resolution, seed, snrGamma, noiseOffset, dropout,
-            flip, ema, checkpointing, precision, maxNorm, checkpointEvery, sampleEvery, samplePrompt, resume, tokenizer,
+            flip, ema, checkpointing, precision, maxNorm, checkpointEvery, sampleEvery, samplePrompt, lora, rank, alpha, resume, tokenizer,
         };
         command.SetAction(result => context.Run(() =>
         {
@@ -60,6 +63,8 @@ internal static class TrainCommand
                 Ema = result.GetValue(ema), GradientCheckpointing = result.GetValue(checkpointing), Precision = DTypeInfo.Parse(result.GetValue(precision)!),
                 MaxGradNorm = result.GetValue(maxNorm), CheckpointEvery = result.GetValue(checkpointEvery), SampleEvery = result.GetValue(sampleEvery),
                 SamplePrompts = result.GetValue(samplePrompt) ?? [],
+                LoraRank = result.GetValue(lora) ? result.GetValue(rank) : 0,
+                LoraAlpha = result.GetValue(lora) ? result.GetValue(alpha) : null,
             };
             options.Validate();
             IReadOnlyList<TrainingExample> all = Datasets.Open(result.GetValue(data)!);

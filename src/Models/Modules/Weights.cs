@@ -52,6 +52,11 @@ public sealed class Weights
     /// <summary>Every tensor loaded so far, by full name (a model's parameters once it is built).</summary>
     public IReadOnlyDictionary<string, Tensor> Loaded => store.Loaded;
 
+    /// <summary>Every linear layer built on these weights, by its key path (where LoRA adapters attach).</summary>
+    public IReadOnlyDictionary<string, Linear> Linears => store.Linears;
+
+    internal void Register(Linear layer) => store.Linears[Prefix] = layer;
+
     /// <summary>Frees every loaded tensor (the model built on them is unusable afterwards).</summary>
     public void Release() => store.Release();
 
@@ -60,6 +65,8 @@ public sealed class Weights
     private sealed class Store(ModelCheckpoint checkpoint, Device device, DType dtype)
     {
         private readonly Dictionary<string, Tensor> loaded = new(StringComparer.Ordinal);
+
+        public Dictionary<string, Linear> Linears { get; } = new(StringComparer.Ordinal);
 
         public ModelCheckpoint Checkpoint => checkpoint;
 

@@ -62,6 +62,9 @@ public sealed class StableDiffusionModel : IDisposable
     /// <summary>The UNet's tensors by canonical name ("unet.…"): the parameters fine-tuning updates.</summary>
     public IReadOnlyDictionary<string, Engine.Tensors.Tensor> UnetParameters => weights[1].Loaded;
 
+    /// <summary>The UNet's linear layers by canonical key path, where LoRA adapters attach.</summary>
+    public IReadOnlyDictionary<string, Linear> UnetLinears => weights[1].Linears;
+
     /// <summary>The checkpoint the model came from (its layout and dtypes are what a fine-tuned model is saved in).</summary>
     public ModelCheckpoint Checkpoint => checkpoints[0];
 

@@ -8,6 +8,8 @@ using Dsoup.Engine.Tensors;
 using Dsoup.Kernels;
 using Dsoup.Models.Conversion;
 using Dsoup.Models.Data;
+using Dsoup.Models.Lora;
+using Dsoup.Models.Modules;
 using Dsoup.Models.Pipelines;
 using Dsoup.Models.Schedulers;
 using Dsoup.Models.Vae;
@@ -52,7 +54,12 @@ public sealed class Trainer(TrainingOptions options, ModelLoadOptions load, Acti
             [RunCheckpoint.BaseKey] = BaseFingerprint(model),
             [RunCheckpoint.DataKey] = DataFingerprint(examples),
         };
-        var parameters = model.UnetParameters.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Value).ToList();
+        IReadOnlyList<(string Module, LoraAdapter Adapter)> adapters = options.LoraRank > 0
+            ? LoraAdapters.AttachFresh(model.UnetLinears, options.LoraRank, options.LoraAlpha ?? options.LoraRank, options.Seed, options.Precision, model.Device)
+            : [];
+        var parameters = adapters.Count > 0
+            ? adapters.SelectMany(a => new[] { a.Adapter.Down, a.Adapter.Up }).ToList()
+            : model.UnetParameters.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => p.Value).ToList();
         foreach (Tensor p in parameters)
         {
             p.RequiresGrad = true;
@@ -102,16 +109,43 @@ public sealed class Trainer(TrainingOptions options, ModelLoadOptions load, Acti
             }
         }
 
-        string modelPath = Path.Combine(runFolder, "model.safetensors");
-        IReadOnlyList<Tensor> final = ema?.Shadows ?? parameters;
-        var trained = parameters.Select((p, i) => (p.Name!, final[i].ToArray())).ToDictionary(t => t.Item1, t => t.Item2, StringComparer.Ordinal);
-        ModelExport.Write(model.Checkpoint, modelPath, trained, new Dictionary<string, string>(model.Checkpoint.Metadata)
+        if (ema is not null)
+        {
+            // The run's result is the average, as diffusers copies its EMA into the model before saving.
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                RunCheckpoint.Restore(parameters[i], ema.Shadows[i].ToArray());
+            }
+        }
+        var provenance = new Dictionary<string, string>
         {
             ["dsoup.version"] = EngineVersion.Text,
             ["dsoup.train.base"] = Path.GetFileName(Path.TrimEndingDirectorySeparator(basePath)),
             ["dsoup.train.steps"] = options.Steps.ToString(CultureInfo.InvariantCulture),
             ["dsoup.train.options"] = options.Fingerprint(),
-        });
+        };
+        Dictionary<string, float[]> trained;
+        if (adapters.Count > 0)
+        {
+            LoraAdapters.Save(Path.Combine(runFolder, "lora.safetensors"), adapters, LoraConvention.Kohya, new Dictionary<string, string>(provenance) { ["format"] = "pt" });
+            LoraAdapters.Save(Path.Combine(runFolder, "lora-peft.safetensors"), adapters, LoraConvention.Peft, new Dictionary<string, string>(provenance) { ["format"] = "pt" });
+            trained = LoraAdapters.Merged(adapters, model.UnetLinears);
+        }
+        else
+        {
+            trained = parameters.ToDictionary(p => p.Name!, p => p.ToArray(), StringComparer.Ordinal);
+        }
+        string modelPath = Path.Combine(runFolder, "model.safetensors");
+        var exportMetadata = new Dictionary<string, string>(model.Checkpoint.Metadata);
+        foreach ((string key, string value) in provenance)
+        {
+            exportMetadata[key] = value;
+        }
+        ModelExport.Write(model.Checkpoint, modelPath, trained, exportMetadata);
+        foreach ((_, LoraAdapter adapter) in adapters)
+        {
+            adapter.Dispose();
+        }
         return new TrainingResult(runFolder, modelPath, options.Steps, lastLoss, data.Skipped, start);
     }
 

@@ -53,6 +53,12 @@ public sealed record TrainingOptions
     /// <summary>Weights and activations: f32, bf16, or f16 with dynamic loss scaling (f32 master weights either way).</summary>
     public DType Precision { get; init; } = DType.F32;
 
+    /// <summary>Train LoRA adapters of this rank on the UNet's attention projections instead of the full weights (0: full fine-tune).</summary>
+    public int LoraRank { get; init; }
+
+    /// <summary>The adapters' α (their scale is α/rank); the rank when unset.</summary>
+    public float? LoraAlpha { get; init; }
+
     /// <summary>Write a resumable checkpoint every this many steps (and at the end).</summary>
     public int CheckpointEvery { get; init; } = 500;
 
@@ -66,6 +72,7 @@ public sealed record TrainingOptions
     {
         BatchSize, GradientAccumulation, LearningRate, Schedule = Schedule.ToString(), WarmupSteps, MaxGradNorm, WeightDecay, Resolution, Seed,
         SnrGamma, NoiseOffset, CaptionDropout, RandomFlip, Ema, EmaDecay, GradientCheckpointing, Precision = Precision.ToString(),
+        LoraRank, LoraAlpha,
     });
 
     public void Validate()
@@ -81,6 +88,10 @@ public sealed record TrainingOptions
         if (LearningRate <= 0 || CaptionDropout is < 0 or > 1 || SnrGamma < 0 || NoiseOffset < 0)
         {
             throw new ArgumentException("--lr must be positive; --caption-dropout in [0, 1]; --snr-gamma and --noise-offset non-negative");
+        }
+        if (LoraRank < 0 || LoraAlpha is <= 0)
+        {
+            throw new ArgumentException($"--rank must be positive with --lora, and --alpha positive; got {LoraRank} and {LoraAlpha}");
         }
         if (CheckpointEvery < 1)
         {
