@@ -6,9 +6,15 @@ namespace Dsoup.Cli;
 /// <summary>Builds the dsoup command tree and runs it against the given output streams (tests pass their own).</summary>
 public static class DsoupApp
 {
-    public static int Run(string[] args, TextWriter output, TextWriter error, bool interactive = false)
+    public static int Run(string[] args, TextWriter output, TextWriter error, bool interactive = false) =>
+        Root(new CliContext(output, error, interactive)).Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
+
+    /// <summary>What the command line would say is wrong with <paramref name="args"/>, without running anything (docs check their examples).</summary>
+    public static IReadOnlyList<string> ParseErrors(string[] args) =>
+        Root(new CliContext(TextWriter.Null, TextWriter.Null, false)).Parse(args).Errors.Select(e => e.Message).ToList();
+
+    private static RootCommand Root(CliContext context)
     {
-        var context = new CliContext(output, error, interactive);
         var root = new RootCommand(
             "dsoup: a .NET engine that fine-tunes, merges (\"Diffusion Soup\") and samples Stable Diffusion models, with no Python.")
         {
@@ -25,6 +31,6 @@ public static class DsoupApp
         root.Subcommands.Add(SynthesizeCommand.Create(context));
         root.Subcommands.Add(BenchCommand.Create(context));
         root.Subcommands.Add(DevicesCommand.Create(context));
-        return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
+        return root;
     }
 }

@@ -43,7 +43,7 @@ internal static class TrainCommand
         var lora = new Option<bool>("--lora") { Description = "Train LoRA adapters on the UNet's attention projections instead of the full weights; writes lora.safetensors (kohya), lora-peft.safetensors (PEFT) and the merged model." };
         var rank = new Option<int>("--rank") { Description = "LoRA rank.", DefaultValueFactory = _ => 4 };
         var alpha = new Option<float?>("--alpha") { Description = "LoRA α (scale α/rank); default: the rank." };
-        var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its newest checkpoint." };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its newest checkpoint (or start it, if it has none: schedulers can re-run the same command)." };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder with CLIP's vocab.json and merges.txt (single-file bases carry none)." };
         var command = new Command("train",
             "Fine-tune the UNet of a Stable Diffusion model on one shard of a dataset (full weights or LoRA, AdamW), resumable from checkpoints; " +

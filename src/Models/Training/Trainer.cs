@@ -34,11 +34,9 @@ public sealed class Trainer(TrainingOptions options, ModelLoadOptions load, Acti
         {
             throw new InvalidDataException("the shard is empty: no examples to train on (check --data, --shard and --of)");
         }
+        // With resume, a folder without checkpoints starts the run: a scheduler re-running the same command just works.
         string? checkpoint = RunCheckpoint.Latest(runFolder);
-        if (resume && checkpoint is null)
-        {
-            throw new FileNotFoundException($"{runFolder}: no checkpoint to resume from");
-        }
+        resume &= checkpoint is not null;
         if (!resume && checkpoint is not null)
         {
             throw new IOException($"{runFolder} already holds a run (checkpoints); pass --resume to continue it, or choose another -o");
