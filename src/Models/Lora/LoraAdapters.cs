@@ -85,30 +85,29 @@ public static partial class LoraAdapters
         return attached;
     }
 
-    /// <summary>W + (α/r)·B·A of every adapted layer, by its weight's canonical name, computed in f64 and rounded to f32.</summary>
-    public static Dictionary<string, float[]> Merged(IReadOnlyList<(string Module, LoraAdapter Adapter)> adapters, IReadOnlyDictionary<string, Linear> linears)
+    /// <summary>W + (α/r)·B·A of the adapted layer whose weight is <paramref name="weightName"/> (canonical), in f64 rounded to f32; null for other tensors.</summary>
+    public static float[]? Merged(string weightName, IReadOnlyDictionary<string, Linear> linears)
     {
-        var merged = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        foreach ((string module, LoraAdapter adapter) in adapters)
+        if (!weightName.EndsWith(".weight", StringComparison.Ordinal) || !linears.TryGetValue(weightName[..^".weight".Length], out Linear? layer)
+            || layer.Adapter is not LoraAdapter adapter)
         {
-            Linear layer = linears[module];
-            float[] w = layer.Weight.ToArray(), a = adapter.Down.ToArray(), b = adapter.Up.ToArray();
-            int outF = layer.OutFeatures, inF = layer.InFeatures, r = adapter.Rank;
-            for (int o = 0; o < outF; o++)
-            {
-                for (int i = 0; i < inF; i++)
-                {
-                    double sum = 0;
-                    for (int k = 0; k < r; k++)
-                    {
-                        sum += (double)b[o * r + k] * a[k * inF + i];
-                    }
-                    w[o * inF + i] = (float)(w[o * inF + i] + adapter.Scale * sum);
-                }
-            }
-            merged[module + ".weight"] = w;
+            return null;
         }
-        return merged;
+        float[] w = layer.Weight.ToArray(), a = adapter.Down.ToArray(), b = adapter.Up.ToArray();
+        int outF = layer.OutFeatures, inF = layer.InFeatures, r = adapter.Rank;
+        for (int o = 0; o < outF; o++)
+        {
+            for (int i = 0; i < inF; i++)
+            {
+                double sum = 0;
+                for (int k = 0; k < r; k++)
+                {
+                    sum += (double)b[o * r + k] * a[k * inF + i];
+                }
+                w[o * inF + i] = (float)(w[o * inF + i] + adapter.Scale * sum);
+            }
+        }
+        return w;
     }
 
     [GeneratedRegex(@"^unet\..*attn[12]\.(to_q|to_k|to_v|to_out\.0)$")]

@@ -122,16 +122,19 @@ public sealed class Trainer(TrainingOptions options, ModelLoadOptions load, Acti
             ["dsoup.train.steps"] = options.Steps.ToString(CultureInfo.InvariantCulture),
             ["dsoup.train.options"] = options.Fingerprint(),
         };
-        Dictionary<string, float[]> trained;
+        // The optimizer's moments (twice the trained weights) are not needed to write the model.
+        adam.Dispose();
+        ema?.Dispose();
+        Func<string, float[]?> trained;
         if (adapters.Count > 0)
         {
             LoraAdapters.Save(Path.Combine(runFolder, "lora.safetensors"), adapters, LoraConvention.Kohya, new Dictionary<string, string>(provenance) { ["format"] = "pt" });
             LoraAdapters.Save(Path.Combine(runFolder, "lora-peft.safetensors"), adapters, LoraConvention.Peft, new Dictionary<string, string>(provenance) { ["format"] = "pt" });
-            trained = LoraAdapters.Merged(adapters, model.UnetLinears);
+            trained = name => LoraAdapters.Merged(name, model.UnetLinears);
         }
         else
         {
-            trained = parameters.ToDictionary(p => p.Name!, p => p.ToArray(), StringComparer.Ordinal);
+            trained = name => model.UnetParameters.TryGetValue(name, out Tensor? p) ? p.ToArray() : null;
         }
         string modelPath = Path.Combine(runFolder, "model.safetensors");
         var exportMetadata = new Dictionary<string, string>(model.Checkpoint.Metadata);
