@@ -83,6 +83,9 @@ public class TrainCommandTests : IDisposable
         CliRun.Of([.. Args("--data", "embedded", "--shard", "0", "--of", "16", "--checkpoint-every", "1", "-o", File("r5"), "--lr", "0.5"), "--resume"])
             .AssertCleanFailure("another training settings");
         CliRun.Of(Args("--data", "embedded", "--shard", "0", "--of", "16", "-o", File("r5"))).AssertCleanFailure("--resume");
+        CliRun.Of([.. Args("--data", "embedded", "--shard", "0", "--of", "16", "-o", File("r6")), "--resume", File("r5")]).AssertCleanFailure("name different runs");
+        // --resume RUN alone continues that run (here: already at its last step, so it only rewrites the model).
+        Assert.Equal(0, CliRun.Of([.. Args("--data", "embedded", "--shard", "0", "--of", "16", "--checkpoint-every", "1"), "--resume", File("r5")]).ExitCode);
         Assert.False(Directory.Exists(File("r1")) || Directory.Exists(File("r2")) || Directory.Exists(File("r3")) || Directory.Exists(File("r4")));
     }
 
@@ -123,6 +126,25 @@ public class TrainCommandTests : IDisposable
             float[] outputs = Output(model, null);
             Assert.All(outputs.Zip(unmerged), p => Assert.True(Math.Abs(p.First - p.Second) <= 1e-4 * scale, $"{model}: {p.First} vs {p.Second}"));
         }
+    }
+
+    [SkippableFact]
+    public void UnreadableImagesAreSkippedByNameAndCounted()
+    {
+        Skip.If(ClipFolder is null, "../shared/clip (CLIP's vocabulary) is not beside this checkout");
+        string data = File("photos");
+        Directory.CreateDirectory(data);
+        var rgb = new byte[64 * 64 * 3];
+        Array.Fill(rgb, (byte)200);
+        Dsoup.Models.Images.PngImages.Save(Path.Combine(data, "good.png"), rgb, 64, 64, null);
+        System.IO.File.WriteAllText(Path.Combine(data, "good.txt"), "a grey square");
+        byte[] png = System.IO.File.ReadAllBytes(Path.Combine(data, "good.png"));
+        System.IO.File.WriteAllBytes(Path.Combine(data, "broken.png"), png[..(png.Length / 2)]);
+        System.IO.File.WriteAllText(Path.Combine(data, "broken.txt"), "a broken square");
+        CliRun run = CliRun.Of("train", "-m", Base(), "--tokenizer", ClipFolder!, "--data", data, "--steps", "1", "--resolution", "64", "--device", "cpu", "-o", File("run"));
+        Assert.Equal(0, run.ExitCode);
+        Assert.Contains("skipped broken.png", run.Error);
+        Assert.Contains("1 unreadable images were skipped", run.Error);
     }
 
     private static string DotnetHost() => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";

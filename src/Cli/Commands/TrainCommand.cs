@@ -15,7 +15,7 @@ internal static class TrainCommand
     {
         var model = new Option<string>("--model", "-m") { Description = "The base: any SD 1.x/2.x checkpoint dsoup reads (e.g. from 'dsoup synthesize --family tiny --trainable').", Required = true };
         var data = new Option<string>("--data") { Description = "A folder of images with same-named .txt captions (or a metadata.jsonl), fashion-mnist, or embedded.", Required = true };
-        var output = new Option<string>("--output", "-o") { Description = "The run folder: checkpoints, loss.csv, samples/, and the final model.safetensors.", Required = true };
+        var output = new Option<string?>("--output", "-o") { Description = "The run folder: checkpoints, loss.csv, samples/, and the final model.safetensors." };
         var shard = new Option<int>("--shard") { Description = "This job's shard, 0-based.", DefaultValueFactory = _ => 0 };
         var shards = new Option<int>("--of") { Description = "How many shards the data is split into (one job each).", DefaultValueFactory = _ => 1 };
         var shardBy = new Option<string>("--shard-by") { Description = "name: a stable hash of each file's name; label: whole classes (fashion-mnist, embedded).", DefaultValueFactory = _ => "name" };
@@ -43,7 +43,11 @@ internal static class TrainCommand
         var lora = new Option<bool>("--lora") { Description = "Train LoRA adapters on the UNet's attention projections instead of the full weights; writes lora.safetensors (kohya), lora-peft.safetensors (PEFT) and the merged model." };
         var rank = new Option<int>("--rank") { Description = "LoRA rank.", DefaultValueFactory = _ => 4 };
         var alpha = new Option<float?>("--alpha") { Description = "LoRA α (scale α/rank); default: the rank." };
-        var resume = new Option<bool>("--resume") { Description = "Continue the run in --output from its newest checkpoint (or start it, if it has none: schedulers can re-run the same command)." };
+        var resume = new Option<string?>("--resume")
+        {
+            Description = "Continue a run from its newest checkpoint: --resume RUN, or --resume with -o RUN (a run with no checkpoint yet starts, so schedulers can re-run the same command).",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder with CLIP's vocab.json and merges.txt (single-file bases carry none)." };
         var command = new Command("train",
             "Fine-tune the UNet of a Stable Diffusion model on one shard of a dataset (full weights or LoRA, AdamW), resumable from checkpoints; " +
@@ -67,12 +71,14 @@ internal static class TrainCommand
                 LoraAlpha = result.GetValue(lora) ? result.GetValue(alpha) : null,
             };
             options.Validate();
+            RunFolder(result.GetValue(output), result.GetResult(resume) is not null, result.GetValue(resume));
             IReadOnlyList<TrainingExample> all = Datasets.Open(result.GetValue(data)!);
             IReadOnlyList<TrainingExample> examples = Sharding.Select(all, result.GetValue(shard), result.GetValue(shards), result.GetValue(shardBy)!);
             context.Error.WriteLine($"shard {result.GetValue(shard)} of {result.GetValue(shards)}: {examples.Count} of {all.Count} examples");
             var trainer = new Trainer(options, new ModelLoadOptions { Device = context.Device(result), TokenizerFolder = result.GetValue(tokenizer) },
                 message => context.Error.WriteLine($"warning: {message}"));
-            TrainingResult run = trainer.Run(result.GetValue(model)!, examples, result.GetValue(output)!, result.GetValue(resume), new TrainingBar(context));
+            (string folder, bool resuming) = RunFolder(result.GetValue(output), result.GetResult(resume) is not null, result.GetValue(resume));
+            TrainingResult run = trainer.Run(result.GetValue(model)!, examples, folder, resuming, new TrainingBar(context));
             if (run.ResumedFrom > 0)
             {
                 context.Error.WriteLine($"resumed from step {run.ResumedFrom}");
@@ -85,6 +91,17 @@ internal static class TrainCommand
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>The run folder from -o and --resume [RUN], which must agree where both are given.</summary>
+    private static (string Folder, bool Resume) RunFolder(string? output, bool resume, string? resumed)
+    {
+        if (resumed is not null && output is not null && Path.GetFullPath(resumed) != Path.GetFullPath(output))
+        {
+            throw new ArgumentException($"--resume {resumed} and -o {output} name different runs; give one of them");
+        }
+        string folder = resumed ?? output ?? throw new ArgumentException("-o RUN is required: the run folder to write (or --resume RUN to continue one)");
+        return (folder, resume);
     }
 
     /// <summary>A training progress line: step, running-mean loss, it/s and ETA.</summary>
