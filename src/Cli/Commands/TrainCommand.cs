@@ -76,7 +76,7 @@ internal static class TrainCommand
             IReadOnlyList<TrainingExample> examples = Sharding.Select(all, result.GetValue(shard), result.GetValue(shards), result.GetValue(shardBy)!);
             context.Error.WriteLine($"shard {result.GetValue(shard)} of {result.GetValue(shards)}: {examples.Count} of {all.Count} examples");
             var trainer = new Trainer(options, new ModelLoadOptions { Device = context.Device(result), TokenizerFolder = result.GetValue(tokenizer) },
-                message => context.Error.WriteLine($"warning: {message}"));
+                message => context.Error.WriteLine($"warning: {message}"), message => context.Error.WriteLine(message));
             (string folder, bool resuming) = RunFolder(result.GetValue(output), result.GetResult(resume) is not null, result.GetValue(resume));
             TrainingResult run = trainer.Run(result.GetValue(model)!, examples, folder, resuming, new TrainingBar(context));
             if (run.ResumedFrom > 0)

@@ -24,7 +24,7 @@ namespace Dsoup.Models.Training;
 /// precision. A run lives in a folder: periodic checkpoints (resumable to the same weights), loss.csv, samples,
 /// and the final model.safetensors in the base's layout and dtypes.
 /// </summary>
-public sealed class Trainer(TrainingOptions options, ModelLoadOptions load, Action<string> warn)
+public sealed class Trainer(TrainingOptions options, ModelLoadOptions load, Action<string> warn, Action<string>? inform = null)
 {
     public TrainingResult Run(string basePath, IReadOnlyList<TrainingExample> examples, string runFolder, bool resume,
         IProgress<TrainingProgress>? progress = null, CancellationToken cancel = default)
@@ -45,6 +45,7 @@ public sealed class Trainer(TrainingOptions options, ModelLoadOptions load, Acti
 
         using StableDiffusionModel model = StableDiffusionModel.Load(basePath, load with { DType = options.Precision, WithVaeEncoder = true });
         model.Unet.GradientCheckpointing = options.GradientCheckpointing;
+        inform?.Invoke($"encoding {examples.Count} images with the VAE and their captions with the text encoder (once, both frozen)");
         var data = new TrainingData(model, examples, options.Resolution, options.RandomFlip, warn);
         var metadata = new Dictionary<string, string>
         {
