@@ -29,27 +29,13 @@ public static class DenoisingLoss
             for (int d = 0; d < draws; d++)
             {
                 long sample = (long)index * draws + d;
-                LatentDistribution distribution = data.Latent(index, flipped: false);
-                float[] epsilon = random.LatentNoise(sample), noise = random.Noise(sample);
-                float[] x0 = distribution.Mean.Select((m, i) => (m + MathF.Exp(0.5f * distribution.LogVariance[i]) * epsilon[i]) * scaling).ToArray();
-                int t = random.Timestep(sample, model.Scheduler.TrainTimesteps);
-                var noisy = new float[latentCount];
-                var target = new float[latentCount];
-                schedule.AddNoise(x0, noise, t, noisy);
-                if (model.Scheduler.Prediction == PredictionType.VPrediction)
-                {
-                    schedule.Velocity(x0, noise, t, target);
-                }
-                else
-                {
-                    noise.CopyTo(target, 0);
-                }
+                var problem = DenoisingProblem.Draw(data.Latent(index, flipped: false), random, sample, schedule, model.Scheduler, scaling, noiseOffset: 0);
                 using var scope = model.Device.BeginStep();
-                using Tensor x = Tensor.FromArray(noisy, data.LatentShape, model.DType, model.Device);
-                using Tensor y = Tensor.FromArray(target, data.LatentShape, model.DType, model.Device);
+                using Tensor x = Tensor.FromArray(problem.Noisy, data.LatentShape, model.DType, model.Device);
+                using Tensor y = Tensor.FromArray(problem.Target, data.LatentShape, model.DType, model.Device);
                 float[] states = data.States(data.Caption(index));
                 using Tensor c = Tensor.FromArray(states, new Shape(1, Text.ClipTokenizer.ContextLength, states.Length / Text.ClipTokenizer.ContextLength), model.DType, model.Device);
-                sum += Ops.MseLoss(model.Unet.Forward(x, [t], c), y).Item();
+                sum += Ops.MseLoss(model.Unet.Forward(x, [problem.Timestep], c), y).Item();
             }
             losses[index] = (float)(sum / draws);
         }

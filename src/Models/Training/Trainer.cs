@@ -154,8 +154,7 @@ public sealed class Trainer(TrainingOptions options, ModelLoadOptions load, Acti
     /// <summary>Forward and backward of one micro-batch starting at run sample <paramref name="first"/>; returns its (unscaled) loss.</summary>
     private float Backpropagate(StableDiffusionModel model, TrainingData data, NoiseSchedule schedule, StepDraws draws, long first, float lossScale)
     {
-        int batch = options.BatchSize, latentCount = (int)data.LatentShape.Count, channels = data.LatentShape[1];
-        int plane = latentCount / channels;
+        int batch = options.BatchSize, latentCount = (int)data.LatentShape.Count;
         float scaling = model.Vae.Config.ScalingFactor;
         var noisy = new float[batch * latentCount];
         var target = new float[batch * latentCount];
@@ -167,32 +166,11 @@ public sealed class Trainer(TrainingOptions options, ModelLoadOptions load, Acti
             long sample = first + j;
             int index = draws.ExampleIndex(sample, data.Count);
             LatentDistribution distribution = data.Latent(index, options.RandomFlip && draws.Flip(sample));
-            float[] epsilon = draws.LatentNoise(sample);
-            float[] x0 = new float[latentCount];
-            for (int i = 0; i < latentCount; i++)
-            {
-                x0[i] = (distribution.Mean[i] + MathF.Exp(0.5f * distribution.LogVariance[i]) * epsilon[i]) * scaling;
-            }
-            float[] noise = draws.Noise(sample);
-            if (options.NoiseOffset > 0)
-            {
-                float[] offset = draws.ChannelNoise(sample);
-                for (int i = 0; i < latentCount; i++)
-                {
-                    noise[i] += options.NoiseOffset * offset[i / plane];
-                }
-            }
-            int t = draws.Timestep(sample, model.Scheduler.TrainTimesteps);
+            var problem = DenoisingProblem.Draw(distribution, draws, sample, schedule, model.Scheduler, scaling, options.NoiseOffset);
+            int t = problem.Timestep;
             timesteps[j] = t;
-            schedule.AddNoise(x0, noise, t, noisy.AsSpan(j * latentCount, latentCount));
-            if (model.Scheduler.Prediction == PredictionType.VPrediction)
-            {
-                schedule.Velocity(x0, noise, t, target.AsSpan(j * latentCount, latentCount));
-            }
-            else
-            {
-                noise.CopyTo(target, j * latentCount);
-            }
+            problem.Noisy.CopyTo(noisy, j * latentCount);
+            problem.Target.CopyTo(target, j * latentCount);
             weights[j] = SampleWeight(schedule.AlphasCumprod[t], model.Scheduler.Prediction);
             context.AddRange(data.States(draws.DropCaption(sample, options.CaptionDropout) ? "" : data.Caption(index)));
         }
