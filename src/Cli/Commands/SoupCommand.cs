@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.CommandLine.Parsing;
 using System.Globalization;
 using System.Text.Json;
+using Dsoup.Models.Evaluation;
 using Dsoup.Models.Layouts;
 using Dsoup.Models.Soup;
 
@@ -39,6 +40,10 @@ internal static class SoupCommand
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace the output (and state) if they exist." };
         var recipe = new Option<string?>("--recipe") { Description = "Read the soup from a JSON recipe (same names as these flags); flags given here win." };
         var loras = LoraOption("Apply LoRAs on top of the soup: W = soup + strength·(α/r)·B·A (FILE or FILE:STRENGTH, repeatable).");
+        var greedy = new Option<bool>("--greedy") { Description = "Choose the ingredients by held-out loss (--data): best first, each kept only if the candidate soup improves beyond --tolerance; the search is recorded in the recipe." };
+        var reverse = new Option<bool>("--reverse") { Description = "With --greedy: start from all and drop each ingredient (worst first) unless leaving it out worsens the loss beyond --tolerance." };
+        var tolerance = new Option<double>("--tolerance") { Description = "With --greedy: the paired-noise tolerance, in standard errors of the paired loss difference.", DefaultValueFactory = _ => 1.0 };
+        var heldOut = new HeldOutData("With --greedy: held-out data the candidate soups are scored on (embedded:test, fashion-mnist:test, or a folder).", required: false);
 
         var command = new Command("soup",
             "Merge models by streaming weight averaging (Diffusion Soup), tensor by tensor in bounded memory. " +
@@ -46,8 +51,9 @@ internal static class SoupCommand
             "TIES runs on --device when it is a GPU (default: the first CUDA GPU), with the same bytes as on the CPU; the other methods stream on the CPU.")
         {
             inputs, output, method, weights, baseModel, lambda, density, dropRate, seed, alpha, keys, fallback,
-            include, exclude, ema, dtype, layout, maxMemory, state, dryRun, json, overwrite, recipe, loras,
+            include, exclude, ema, dtype, layout, maxMemory, state, dryRun, json, overwrite, recipe, loras, greedy, reverse, tolerance,
         };
+        heldOut.AddTo(command);
         command.Subcommands.Add(Change(context, StateChange.Add));
         command.Subcommands.Add(Change(context, StateChange.Remove));
 
@@ -84,6 +90,15 @@ internal static class SoupCommand
                 Layout = Choices.ParseLayout(Pick(layout, file?.Layout, null)),
                 MaxMemory = Units.ParseSize(Pick(maxMemory, file?.MaxMemory, "256MiB")!),
             };
+            if (result.GetValue(greedy))
+            {
+                (ingredients, options) = SelectGreedily(context, result, heldOut, ingredients, options,
+                    result.GetValue(reverse) ? GreedyDirection.Reverse : GreedyDirection.Forward, result.GetValue(tolerance));
+            }
+            else if (heldOut.Given(result) || result.GetValue(reverse))
+            {
+                throw new ArgumentException("--data and --reverse choose ingredients for --greedy; add --greedy or leave them out");
+            }
             var job = new SoupJob(ingredients, options,
                 Pick(baseModel, file?.Base, null), Pick(fallback, file?.Fallback, null),
                 Given(result, loras) ? result.GetValue(loras)! : file?.Loras ?? [],
@@ -194,6 +209,33 @@ internal static class SoupCommand
                 d.Dispose();
             }
         }
+    }
+
+    /// <summary>Runs the greedy search on held-out data and returns the kept ingredients and options recording the search.</summary>
+    private static (List<SoupRecipeFile.Input>, SoupOptions) SelectGreedily(CliContext context, ParseResult result, HeldOutData heldOut,
+        IReadOnlyList<SoupRecipeFile.Input> ingredients, SoupOptions options, GreedyDirection direction, double tolerance)
+    {
+        if (!heldOut.Given(result))
+        {
+            throw new ArgumentException("--greedy scores candidate soups on held-out data: add --data (embedded:test, fashion-mnist:test, or a folder of captioned images)");
+        }
+        if (options.Method != SoupMethod.Uniform || options.Weights is not null)
+        {
+            throw new ArgumentException("--greedy makes a uniform soup of the ingredients it keeps; --method and --weights do not apply");
+        }
+        (string spec, var examples, var settings, var load) = heldOut.Read(result, context);
+        var named = ingredients.Select(i => (i.Name ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(i.Path)), i.Path)).ToList();
+        if (named.Select(n => n.Item1).Distinct(StringComparer.Ordinal).Count() != named.Count)
+        {
+            throw new ArgumentException("--greedy: two ingredients have the same name; give them distinct file names");
+        }
+        context.Error.WriteLine($"{(direction == GreedyDirection.Forward ? "greedy" : "reverse greedy")} soup: scoring {named.Count} ingredients on {spec} ({examples.Count} examples × {settings.Draws} draws)");
+        GreedyResult search = HeldOutGreedySoup.Select(named, examples, settings, load, direction, tolerance,
+            m => context.Error.WriteLine($"warning: {m}"), m => context.Error.WriteLine(m));
+        context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"greedy search kept {search.Kept.Count} of {named.Count}: {string.Join(", ", search.Kept)} (held-out loss {search.FinalLoss:0.000000})"));
+        var kept = ingredients.Where((_, i) => search.Kept.Contains(named[i].Item1)).ToList();
+        return (kept, options with { Selection = search.ToJson(direction, tolerance, spec).ToJsonString() });
     }
 
     private static T Track<T>(List<IDisposable> opened, T item)

@@ -17,14 +17,21 @@ public static class EmbeddedImages
 
     public static readonly IReadOnlyList<string> Textures = ["plain", "stripes", "dots"];
 
-    public static IReadOnlyList<TrainingExample> Load(int count = 512)
+    /// <summary>How many examples the training set (<c>embedded</c>) has; the held-out set (<c>embedded:test</c>) follows them.</summary>
+    public const int TrainingCount = 512;
+
+    public const int TestCount = 192;
+
+    /// <summary><paramref name="count"/> examples from index <paramref name="first"/>: the training set is 0–511, the held-out set 512–703.</summary>
+    public static IReadOnlyList<TrainingExample> Load(int count = TrainingCount, int first = 0)
     {
         var examples = new TrainingExample[count];
-        for (int i = 0; i < count; i++)
+        for (int n = 0; n < count; n++)
         {
+            int i = first + n;
             Attributes a = AttributesOf(i);
             string texture = a.Texture == "plain" ? "" : $" with {a.Texture}";
-            examples[i] = new TrainingExample($"embedded/{i}", $"a {a.Colour} {a.Shape}{texture}", a.Shape, size => Draw(a, size));
+            examples[n] = new TrainingExample($"embedded/{i}", $"a {a.Colour} {a.Shape}{texture}", a.Shape, size => Draw(a, size));
         }
         return examples;
     }

@@ -13,9 +13,20 @@ public static class Sharding
         {
             throw new ArgumentOutOfRangeException(nameof(shard), $"--shard {shard} --of {shards}: the shard index must be in [0, {shards})");
         }
+        int[] owners = ShardOf(examples, shards, by);
+        return examples.Where((_, i) => owners[i] == shard).ToList();
+    }
+
+    /// <summary>The shard each example belongs to, out of <paramref name="shards"/>, split by name or by label.</summary>
+    public static int[] ShardOf(IReadOnlyList<TrainingExample> examples, int shards, string by = "name")
+    {
+        if (shards < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(shards), $"--of {shards}: there must be at least one shard");
+        }
         if (by == "name")
         {
-            return examples.Where(e => (int)(StableHash(e.Name) % (ulong)shards) == shard).ToList();
+            return examples.Select(e => (int)(StableHash(e.Name) % (ulong)shards)).ToArray();
         }
         if (by != "label")
         {
@@ -31,7 +42,7 @@ public static class Sharding
             throw new ArgumentException($"--shard-by label: {labels.Length} distinct labels cannot fill {shards} shards");
         }
         var owner = labels.Select((label, i) => (label, i % shards)).ToDictionary(p => p.label, p => p.Item2, StringComparer.Ordinal);
-        return examples.Where(e => owner[e.Label!] == shard).ToList();
+        return examples.Select(e => owner[e.Label!]).ToArray();
     }
 
     /// <summary>The labels shard <paramref name="shard"/> of <paramref name="shards"/> holds under <c>--shard-by label</c>.</summary>

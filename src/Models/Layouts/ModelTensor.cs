@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Dsoup.Engine.Checkpoints;
 
 namespace Dsoup.Models.Layouts;
@@ -20,6 +21,16 @@ public sealed record ModelTensor(string Name, ModelComponent? Component, string 
     public string ShapeText => "[" + string.Join(", ", Shape) + "]";
 
     public static string CanonicalName(ModelComponent component, string key) => $"{component.FolderName()}.{key}";
+
+    /// <summary>The whole tensor's values as float32 (floating-point storage types only).</summary>
+    public float[] ReadSingles()
+    {
+        var raw = new byte[ByteLength];
+        Read(0, raw);
+        var values = new float[ElementCount];
+        StorageConversion.Convert(Type, raw, StorageType.F32, MemoryMarshal.AsBytes(values.AsSpan()), values);
+        return values;
+    }
 
     /// <summary>Copies bytes [start, start + destination.Length) of this tensor, across pieces.</summary>
     public void Read(long start, Span<byte> destination)

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Dsoup.Engine.Checkpoints;
 using Dsoup.Engine.Devices;
 using Dsoup.Engine.Tensors;
@@ -84,7 +83,25 @@ public sealed class CandidateSoup : IDisposable
     public SoupWeights Try(ModelCheckpoint model, string name, double weight = 1)
     {
         CheckWeight(weight);
-        float scale = (float)(1 / (TotalWeight + weight));
+        return Combine(model, name, weight, TotalWeight + weight);
+    }
+
+    /// <summary>The average the soup would have without member <paramref name="name"/> (<paramref name="model"/>), leaving the soup as it is.</summary>
+    public SoupWeights TryWithout(ModelCheckpoint model, string name)
+    {
+        int index = members.FindIndex(m => m.Name == name);
+        if (index < 0 || members.Count < 2)
+        {
+            throw new ArgumentException(index < 0 ? $"{name} is not in this soup" : "the soup's only member cannot be left out");
+        }
+        double weight = members[index].Weight;
+        return Combine(model, name, -weight, TotalWeight - weight);
+    }
+
+    /// <summary>(Σ + weight·θ) / total for every tensor, as new device tensors.</summary>
+    private SoupWeights Combine(ModelCheckpoint model, string name, double weight, double total)
+    {
+        float scale = (float)(1 / total);
         var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         try
         {
@@ -94,8 +111,8 @@ public sealed class CandidateSoup : IDisposable
                 {
                     if (sums.TryGetValue(tensorName, out Tensor? sum))
                     {
-                        using Tensor total = Engine.Ops.Axpy((float)weight, theta, sum);
-                        result[tensorName] = Engine.Ops.Scale(total, scale);
+                        using Tensor combined = Engine.Ops.Axpy((float)weight, theta, sum);
+                        result[tensorName] = Engine.Ops.Scale(combined, scale);
                     }
                     else
                     {
@@ -137,11 +154,7 @@ public sealed class CandidateSoup : IDisposable
         }
         foreach (ModelTensor t in tensors)
         {
-            var raw = new byte[t.ByteLength];
-            t.Read(0, raw);
-            var values = new float[t.ElementCount];
-            StorageConversion.Convert(t.Type, raw, StorageType.F32, MemoryMarshal.AsBytes(values.AsSpan()), values);
-            yield return (t.Name, Tensor.FromArray(values, ShapeOf(t), Kernels.DType.F32, device));
+            yield return (t.Name, Tensor.FromArray(t.ReadSingles(), ShapeOf(t), Kernels.DType.F32, device));
         }
     }
 

@@ -40,4 +40,7 @@ public sealed record SoupOptions
 
     /// <summary>Bytes the merge may hold in buffers and accumulators, whatever the model size or input count.</summary>
     public long MaxMemory { get; init; } = 256L << 20;
+
+    /// <summary>How the ingredients were chosen (a greedy search's scores and decisions, as JSON), recorded in the recipe; null when they were given.</summary>
+    public string? Selection { get; init; }
 }

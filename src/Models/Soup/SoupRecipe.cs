@@ -71,6 +71,10 @@ public static class SoupRecipe
             recipe["loras"] = new JsonArray(loras.Select(Node).ToArray());
             recipe["lora_formula"] = "W + sum_j strength_j * (alpha/r) * B_j A_j";
         }
+        if (options.Selection is not null)
+        {
+            recipe["selection"] = JsonNode.Parse(options.Selection);
+        }
         recipe["engine"] = EngineVersion.Text;
         return recipe.ToJsonString();
     }

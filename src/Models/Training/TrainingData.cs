@@ -14,7 +14,7 @@ namespace Dsoup.Models.Training;
 internal sealed class TrainingData
 {
     private readonly List<(LatentDistribution Plain, LatentDistribution? Flipped)> latents = [];
-    private readonly List<string> captions = [];
+    private readonly List<TrainingExample> kept = [];
     private readonly Dictionary<string, float[]> states = new(StringComparer.Ordinal);
 
     public TrainingData(StableDiffusionModel model, IReadOnlyList<TrainingExample> examples, int resolution, bool flips, Action<string> warn)
@@ -34,7 +34,7 @@ internal sealed class TrainingData
                 continue;
             }
             latents.Add((Encode(model, pixels, resolution), flips ? Encode(model, Mirror(pixels, resolution), resolution) : null));
-            captions.Add(example.Caption);
+            kept.Add(example);
             Encode(model, tokenizer, example.Caption);
         }
         if (latents.Count == 0)
@@ -47,6 +47,9 @@ internal sealed class TrainingData
 
     public int Count => latents.Count;
 
+    /// <summary>The examples that could be read, in order: index i of the latents and captions is this list's i.</summary>
+    public IReadOnlyList<TrainingExample> Examples => kept;
+
     public int Skipped { get; }
 
     /// <summary>[1, C, h, w] of one image's latent.</summary>
@@ -54,7 +57,7 @@ internal sealed class TrainingData
 
     public LatentDistribution Latent(int index, bool flipped) => flipped ? latents[index].Flipped ?? latents[index].Plain : latents[index].Plain;
 
-    public string Caption(int index) => captions[index];
+    public string Caption(int index) => kept[index].Caption;
 
     /// <summary>The text encoder's hidden states for a caption, [tokens · hidden].</summary>
     public float[] States(string caption) => states[caption];
