@@ -77,8 +77,6 @@ public class SampleCommandTests : IDisposable
     public void BadInputGetsAClearErrorAndNoOutput()
     {
         string model = TinyModel();
-        CliRun.Of("sample", "-m", model, "-p", "x", "--device", "cpu", "-W", "64", "-H", "64", "-o", File("none"))
-            .AssertCleanFailure("carries no tokenizer", "--tokenizer");
         CliRun.Of("sample", "-m", model, "-p", "x", "--device", "cpu", "-W", "30", "-H", "32", "-o", File("none"))
             .AssertCleanFailure("multiples of 8");
         if (ClipFolder is not null)

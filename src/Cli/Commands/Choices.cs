@@ -21,6 +21,12 @@ internal static class Choices
         return option;
     }
 
+    /// <summary>--tokenizer: a CLIP tokenizer folder; without it a model folder's own, else CLIP's vocabulary built into dsoup.</summary>
+    public static Option<string?> Tokenizer() => new("--tokenizer")
+    {
+        Description = "Folder with CLIP's vocab.json and merges.txt (default: a diffusers folder's tokenizer/, else CLIP's vocabulary built into dsoup: the same ids).",
+    };
+
     public static Option<string> Ema(string description, string defaultValue)
     {
         var option = new Option<string>("--ema") { Description = description, DefaultValueFactory = _ => defaultValue };

@@ -19,11 +19,21 @@ internal static class EvalCommand
         shardBy.AcceptOnlyFromAmong("name", "label");
         var reference = new Option<string?>("--reference") { Description = "The model the others are paired against (a name or path as given; default: the first)." };
         var json = new Option<bool>("--json") { Description = "Print the numbers as JSON on standard output." };
+        var images = new Option<bool>("--images")
+        {
+            Description = "Also generate one image per held-out caption and measure them with a classifier trained here on the training split: " +
+                "share showing the prompted class, Fréchet distance to held-out images, memorization (distance to the nearest training image of the shard, against held-out images').",
+        };
+        var trainData = new Option<string?>("--train-data") { Description = "With --images: the training split (default: --data without ':test')." };
+        var saveImages = new Option<string?>("--save-images") { Description = "With --images: write each model's images as one PNG grid into this folder." };
+        var sampler = new Option<string>("--sampler") { Description = "With --images: the sampler.", DefaultValueFactory = _ => "ddim" };
+        var sampleSteps = new Option<int>("--sample-steps") { Description = "With --images: sampling steps.", DefaultValueFactory = _ => 20 };
+        var cfgScale = new Option<float>("--cfg-scale") { Description = "With --images: guidance scale.", DefaultValueFactory = _ => 3f };
         var command = new Command("eval",
             "Held-out denoising loss of each model on the same examples, timesteps and noise (a fixed seed), so the paired differences " +
             "between models carry no sampling noise; reported overall and per shard with standard errors.")
         {
-            models, shards, shardBy, reference, json,
+            models, shards, shardBy, reference, json, images, trainData, saveImages, sampler, sampleSteps, cfgScale,
         };
         heldOut.AddTo(command);
         command.SetAction(result => context.Run(() =>
@@ -33,14 +43,35 @@ internal static class EvalCommand
             int referenceIndex = ReferenceIndex(result.GetValue(reference), paths, named);
             (string spec, IReadOnlyList<TrainingExample> examples, LossSettings settings, ModelLoadOptions load) = heldOut.Read(result, context);
             int[] shardOf = Sharding.ShardOf(examples, result.GetValue(shards), result.GetValue(shardBy)!);
-            var evaluation = LossEvaluation.Run(named, examples, settings, load, m => context.Error.WriteLine($"warning: {m}"), m => context.Error.WriteLine(m));
+            Action<string> warn = m => context.Error.WriteLine($"warning: {m}");
+            using ImageMetrics? metrics = result.GetValue(images)
+                ? OpenImageMetrics(context, result.GetValue(trainData), spec, examples, shardOf, result.GetValue(shards), result.GetValue(shardBy)!,
+                    new ImageSettings(settings.Resolution, result.GetValue(sampleSteps), result.GetValue(cfgScale), result.GetValue(sampler)!), load, warn)
+                : null;
+            string? imageFolder = result.GetValue(saveImages);
+            if (imageFolder is not null)
+            {
+                Directory.CreateDirectory(imageFolder);
+            }
+            var imageScores = new List<ImageScores>();
+            var evaluation = LossEvaluation.Run(named, examples, settings, load, warn, m => context.Error.WriteLine(m), metrics is null ? null : (name, model) =>
+            {
+                context.Error.WriteLine($"generating {examples.Count} images with {name}");
+                (ImageScores scores, IReadOnlyList<float[]> generated) = metrics.Score(name, model);
+                imageScores.Add(scores);
+                if (imageFolder is not null)
+                {
+                    Models.Images.ImageGrid.Save(Path.Combine(imageFolder, SafeFileName(name) + ".png"), generated, settings.Resolution, 8);
+                }
+            });
             var groupOf = new Dictionary<TrainingExample, string>(ReferenceEqualityComparer.Instance);
             for (int i = 0; i < examples.Count; i++)
             {
                 groupOf[examples[i]] = $"shard {shardOf[i]}";
             }
             var rows = LossTable.Build(evaluation.Models, referenceIndex, evaluation.Examples.Select(e => groupOf[e]).ToList());
-            var report = new EvalReport(spec, evaluation.Examples.Count, evaluation.Skipped, settings, named[referenceIndex].Name, rows);
+            var report = new EvalReport(spec, evaluation.Examples.Count, evaluation.Skipped, settings, named[referenceIndex].Name, rows,
+                metrics is null ? null : new ImageReport(metrics.ClassifierAccuracy, metrics.Classes, imageScores));
             if (result.GetValue(json))
             {
                 context.Output.WriteLine(JsonSerializer.Serialize(report, InspectCommand.JsonOptions));
@@ -55,7 +86,25 @@ internal static class EvalCommand
     }
 
     /// <summary>What dsoup eval reports (also its JSON).</summary>
-    internal sealed record EvalReport(string Data, int Examples, int Skipped, LossSettings Settings, string Reference, IReadOnlyList<ModelLossRow> Models);
+    internal sealed record EvalReport(string Data, int Examples, int Skipped, LossSettings Settings, string Reference, IReadOnlyList<ModelLossRow> Models, ImageReport? Images);
+
+    /// <summary>The image metrics, with the accuracy of the classifier behind them on held-out real images.</summary>
+    internal sealed record ImageReport(double ClassifierAccuracy, IReadOnlyList<string> Classes, IReadOnlyList<ImageScores> Models);
+
+    private static ImageMetrics OpenImageMetrics(CliContext context, string? trainData, string spec, IReadOnlyList<TrainingExample> heldOut, int[] heldOutShard,
+        int shards, string shardBy, ImageSettings settings, ModelLoadOptions load, Action<string> warn)
+    {
+        string trainingSpec = trainData ?? (spec.EndsWith(":test", StringComparison.Ordinal) ? spec[..^":test".Length]
+            : throw new ArgumentException("--images trains its classifier on the training split: give --train-data (it is implied only for embedded:test and fashion-mnist:test)"));
+        IReadOnlyList<TrainingExample> training = Datasets.Open(trainingSpec);
+        context.Error.WriteLine($"training the image classifier on {trainingSpec} ({Math.Min(training.Count, ImageMetrics.MaxTrainingImages)} images)");
+        var metrics = new ImageMetrics(training, Sharding.ShardOf(training, shards, shardBy), heldOut, heldOutShard, settings,
+            load.Device ?? Engine.Devices.Device.Default, warn);
+        context.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"classifier accuracy on {spec}: {metrics.ClassifierAccuracy:P1}"));
+        return metrics;
+    }
+
+    private static string SafeFileName(string name) => string.Concat(name.Select(c => char.IsLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_'));
 
     /// <summary>Each model's display name: its file or folder name, or the path where two names clash.</summary>
     internal static List<(string Name, string Path)> ModelNames(IReadOnlyList<string> paths)
@@ -99,6 +148,18 @@ internal static class EvalCommand
             {
                 o.WriteLine(m.Model.PadRight(width) + string.Concat(m.Groups.Select(g => $"  {F(g.MeanLoss),12}")));
             }
+        }
+        if (r.Images is ImageReport images)
+        {
+            o.WriteLine();
+            o.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"generated images, one per held-out caption, judged by a classifier with {images.ClassifierAccuracy:P1} accuracy on held-out real images"));
+            o.WriteLine($"{"model".PadRight(width)}  {"prompted class",14}  {"Fréchet",9}  {"memorization",12}");
+            foreach (ImageScores s in images.Models)
+            {
+                o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{s.Model.PadRight(width)}  {s.PromptAccuracy,14:P1}  {s.Frechet,9:0.000}  {s.Memorization,12:0.000}"));
+            }
+            o.WriteLine("memorization: mean distance from generated images to the nearest training image of their shard, over the same for held-out images (below 1: closer than new real images)");
         }
     }
 }

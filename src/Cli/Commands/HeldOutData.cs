@@ -13,7 +13,7 @@ internal sealed class HeldOutData
     private readonly Option<int> draws = new("--draws") { Description = "Fixed (timestep, noise) draws per image.", DefaultValueFactory = _ => 4 };
     private readonly Option<ulong> seed = new("--eval-seed") { Description = "Seed of the draws (the same seed gives the same problems to every model).", DefaultValueFactory = _ => 1234 };
     private readonly Option<int> limit = new("--limit") { Description = "Score only the first N examples (0: all).", DefaultValueFactory = _ => 0 };
-    private readonly Option<string?> tokenizer = new("--tokenizer") { Description = "Folder with CLIP's vocab.json and merges.txt (single-file models carry none)." };
+    private readonly Option<string?> tokenizer = Choices.Tokenizer();
 
     public HeldOutData(string description, bool required)
     {

@@ -31,7 +31,7 @@ internal static class SampleCommand
         var initImage = new Option<string?>("--init-img", "-i") { Description = "Start from this image (image to image)." };
         var strength = new Option<float>("--strength") { Description = "How much of the schedule image to image runs: 0 keeps the image, 1 redraws it.", DefaultValueFactory = _ => 0.75f };
         var output = new Option<string>("--output", "-o") { Description = "Folder for the PNGs (created if missing).", DefaultValueFactory = _ => "output" };
-        var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder with CLIP's vocab.json and merges.txt (single-file models carry none)." };
+        var tokenizer = Choices.Tokenizer();
         var vae = new Option<string?>("--vae") { Description = "A VAE checkpoint to decode with instead of the model's own." };
         var precision = new Option<string>("--precision") { Description = "Weights and activations: f32, f16 or bf16.", DefaultValueFactory = _ => "f32" };
         precision.AcceptOnlyFromAmong("f32", "f16", "bf16");
@@ -73,7 +73,6 @@ internal static class SampleCommand
                 Prediction = result.GetValue(prediction) switch { "v" => PredictionType.VPrediction, "epsilon" => PredictionType.Epsilon, _ => null },
                 WithVaeEncoder = init is not null,
             });
-            sd.RequireTokenizer();
             context.Error.WriteLine($"loaded {sd.FamilyName} from {modelPath} on {sd.Device.Name} in {clock.Elapsed.TotalSeconds:F1} s");
             var pipeline = new TextToImage(sd);
             pipeline.PromptTruncated += (text, count) => context.Error.WriteLine(

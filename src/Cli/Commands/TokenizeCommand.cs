@@ -8,7 +8,7 @@ internal static class TokenizeCommand
 {
     public static Command Create(CliContext context)
     {
-        var vocab = new Option<string>("--vocab") { Description = "Folder with CLIP's vocab.json and merges.txt (a diffusers model's tokenizer/ folder).", Required = true };
+        var vocab = new Option<string?>("--vocab") { Description = "Folder with CLIP's vocab.json and merges.txt (default: CLIP's vocabulary built into dsoup)." };
         var texts = new Argument<string[]>("text") { Description = "One or more prompts.", Arity = ArgumentArity.OneOrMore };
         var command = new Command("tokenize", "Print the CLIP token ids of each prompt and its token count (the text encoder reads 75).")
         {
@@ -16,7 +16,7 @@ internal static class TokenizeCommand
         };
         command.SetAction(result => context.Run(() =>
         {
-            ClipTokenizer tokenizer = ClipTokenizer.FromFolder(result.GetValue(vocab)!);
+            ClipTokenizer tokenizer = result.GetValue(vocab) is string folder ? ClipTokenizer.FromFolder(folder) : ClipTokenizer.Embedded();
             foreach (string text in result.GetValue(texts)!)
             {
                 IReadOnlyList<int> ids = tokenizer.Tokenize(text);

@@ -20,6 +20,7 @@ internal static class TrainCommand
         var shards = new Option<int>("--of") { Description = "How many shards the data is split into (one job each).", DefaultValueFactory = _ => 1 };
         var shardBy = new Option<string>("--shard-by") { Description = "name: a stable hash of each file's name; label: whole classes (fashion-mnist, embedded).", DefaultValueFactory = _ => "name" };
         shardBy.AcceptOnlyFromAmong("name", "label");
+        var maxExamples = new Option<int>("--max-examples") { Description = "Train on at most this many of the shard's examples (an even stride; 0: all).", DefaultValueFactory = _ => 0 };
         var steps = new Option<int>("--steps") { Description = "Optimisation steps.", DefaultValueFactory = _ => 1000 };
         var batch = new Option<int>("--batch") { Description = "Images per step.", DefaultValueFactory = _ => 1 };
         var accumulate = new Option<int>("--accumulate") { Description = "Micro-batches whose gradients add up to one step.", DefaultValueFactory = _ => 1 };
@@ -48,13 +49,19 @@ internal static class TrainCommand
             Description = "Continue a run from its newest checkpoint: --resume RUN, or --resume with -o RUN (a run with no checkpoint yet starts, so schedulers can re-run the same command).",
             Arity = ArgumentArity.ZeroOrOne,
         };
-        var tokenizer = new Option<string?>("--tokenizer") { Description = "Folder with CLIP's vocab.json and merges.txt (single-file bases carry none)." };
+        var target = new Option<string>("--target")
+        {
+            Description = "unet: fine-tune the denoiser (default); vae: train the autoencoder from scratch (a fixed-variance AE whose latents are rescaled to unit std), to build a small model with no pretrained weights.",
+            DefaultValueFactory = _ => "unet",
+        };
+        target.AcceptOnlyFromAmong("unet", "vae");
+        var tokenizer = Choices.Tokenizer();
         var command = new Command("train",
             "Fine-tune the UNet of a Stable Diffusion model on one shard of a dataset (full weights or LoRA, AdamW), resumable from checkpoints; " +
             "the final model is written in the base's layout and dtypes, ready for 'dsoup soup'.")
         {
-            model, data, output, shard, shards, shardBy, steps, batch, accumulate, lr, schedule, warmup, resolution, seed, snrGamma, noiseOffset, dropout,
-            flip, ema, checkpointing, precision, maxNorm, checkpointEvery, sampleEvery, samplePrompt, lora, rank, alpha, resume, tokenizer,
+            model, data, output, shard, shards, shardBy, maxExamples, steps, batch, accumulate, lr, schedule, warmup, resolution, seed, snrGamma, noiseOffset, dropout,
+            flip, ema, checkpointing, precision, maxNorm, checkpointEvery, sampleEvery, samplePrompt, lora, rank, alpha, resume, target, tokenizer,
         };
         command.SetAction(result => context.Run(() =>
         {
@@ -72,9 +79,27 @@ internal static class TrainCommand
             };
             options.Validate();
             RunFolder(result.GetValue(output), result.GetResult(resume) is not null, result.GetValue(resume));
+            bool autoencoder = result.GetValue(target) == "vae";
+            if (autoencoder && (result.GetValue(lora) || result.GetResult(resume) is not null))
+            {
+                throw new ArgumentException("--target vae trains the autoencoder from scratch in one go; --lora and --resume are for the UNet");
+            }
             IReadOnlyList<TrainingExample> all = Datasets.Open(result.GetValue(data)!);
-            IReadOnlyList<TrainingExample> examples = Sharding.Select(all, result.GetValue(shard), result.GetValue(shards), result.GetValue(shardBy)!);
+            IReadOnlyList<TrainingExample> examples = Sharding.Subsample(
+                Sharding.Select(all, result.GetValue(shard), result.GetValue(shards), result.GetValue(shardBy)!), result.GetValue(maxExamples));
             context.Error.WriteLine($"shard {result.GetValue(shard)} of {result.GetValue(shards)}: {examples.Count} of {all.Count} examples");
+            if (autoencoder)
+            {
+                var vaeOptions = new AutoencoderOptions
+                {
+                    Steps = options.Steps, BatchSize = options.BatchSize, LearningRate = options.LearningRate, Resolution = options.Resolution, Seed = options.Seed,
+                };
+                var vaeTrainer = new AutoencoderTrainer(vaeOptions, new ModelLoadOptions { Device = context.Device(result), TokenizerFolder = result.GetValue(tokenizer) });
+                TrainingResult vae = vaeTrainer.Run(result.GetValue(model)!, examples, RunFolder(result.GetValue(output), false, null).Folder,
+                    message => context.Error.WriteLine($"warning: {message}"), new TrainingBar(context));
+                context.Output.WriteLine(vae.ModelPath);
+                return 0;
+            }
             var trainer = new Trainer(options, new ModelLoadOptions { Device = context.Device(result), TokenizerFolder = result.GetValue(tokenizer) },
                 message => context.Error.WriteLine($"warning: {message}"), message => context.Error.WriteLine(message));
             (string folder, bool resuming) = RunFolder(result.GetValue(output), result.GetResult(resume) is not null, result.GetValue(resume));

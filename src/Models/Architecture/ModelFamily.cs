@@ -11,10 +11,14 @@ public sealed record ModelFamily(string Name, string DisplayName, UNetConfig Une
 
     public static readonly ModelFamily Sd21 = new("sd21", "SD 2.x", UNetConfig.StableDiffusion2, VaeConfig.StableDiffusion, TextEncoderConfig.OpenClipH);
 
-    /// <summary>SD 1.x's structure at toy width (about 3.9 M parameters): same names, so every layout and merge path applies.</summary>
+    /// <summary>
+    /// SD 1.x's structure at toy width (about 3.9 M parameters): same names, so every layout and merge path applies.
+    /// Groups of 4 channels in GroupNorm (SD's 32 groups would normalise each 32-wide channel alone, removing the
+    /// per-channel offsets that carry colour, and a VAE trained from scratch then loses colour).
+    /// </summary>
     public static readonly ModelFamily Tiny = new("tiny", "dsoup tiny (SD 1.x structure at toy width)",
-        new UNetConfig(4, 4, [32, 32, 64, 64], 2, 32, false, 3),
-        new VaeConfig(3, 4, [32, 32, 64, 64], 2),
+        new UNetConfig(4, 4, [32, 32, 64, 64], 2, 32, false, 3) { NormGroups = 8 },
+        new VaeConfig(3, 4, [32, 32, 64, 64], 2) { NormGroups = 8 },
         new TextEncoderConfig(32, 64, 2, 49408, 77));
 
     /// <summary><see cref="Tiny"/> with the inpainting UNet's 9 input channels.</summary>

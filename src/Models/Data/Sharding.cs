@@ -45,6 +45,20 @@ public static class Sharding
         return examples.Select(e => owner[e.Label!]).ToArray();
     }
 
+    /// <summary>At most <paramref name="count"/> examples, an even stride through the list (all of them for 0).</summary>
+    public static IReadOnlyList<TrainingExample> Subsample(IReadOnlyList<TrainingExample> examples, int count)
+    {
+        if (count < 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(count), $"--max-examples must be 0 (all) or positive; got {count}");
+        }
+        if (count == 0 || count >= examples.Count)
+        {
+            return examples;
+        }
+        return Enumerable.Range(0, count).Select(i => examples[(int)((long)i * examples.Count / count)]).ToList();
+    }
+
     /// <summary>The labels shard <paramref name="shard"/> of <paramref name="shards"/> holds under <c>--shard-by label</c>.</summary>
     public static IReadOnlyList<string> LabelsOf(IEnumerable<string> labels, int shard, int shards) =>
         labels.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).Where((_, i) => i % shards == shard).ToList();

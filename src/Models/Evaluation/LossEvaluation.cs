@@ -31,8 +31,9 @@ public sealed class LossEvaluation
 
     public IReadOnlyList<ModelLosses> Models { get; }
 
+    /// <param name="alsoWith">Called with each loaded model after its losses (image metrics use the same load).</param>
     public static LossEvaluation Run(IReadOnlyList<(string Name, string Path)> models, IReadOnlyList<TrainingExample> examples, LossSettings settings,
-        ModelLoadOptions load, Action<string> warn, Action<string>? inform = null)
+        ModelLoadOptions load, Action<string> warn, Action<string>? inform = null, Action<string, StableDiffusionModel>? alsoWith = null)
     {
         if (models.Count == 0)
         {
@@ -54,6 +55,7 @@ public sealed class LossEvaluation
             results.Add(new ModelLosses(name, loss.Evaluate()));
             scored ??= loss.Examples;
             skipped = loss.Skipped;
+            alsoWith?.Invoke(name, model);
         }
         return new LossEvaluation(scored!, skipped, results);
     }

@@ -23,7 +23,7 @@ public sealed class StableDiffusionModel : IDisposable
     private readonly List<ModelCheckpoint> checkpoints;
     private readonly Weights[] weights;
 
-    private StableDiffusionModel(string source, string familyName, ClipTokenizer? tokenizer, int padToken, ClipTextModel textEncoder,
+    private StableDiffusionModel(string source, string familyName, ClipTokenizer tokenizer, int padToken, ClipTextModel textEncoder,
         UNet2DConditionModel unet, AutoencoderKL vae, SchedulerConfig scheduler, List<ModelCheckpoint> checkpoints, Weights[] weights)
     {
         this.weights = weights;
@@ -42,11 +42,8 @@ public sealed class StableDiffusionModel : IDisposable
 
     public string FamilyName { get; }
 
-    /// <summary>The tokenizer, where the model's folder or the options gave one (single files carry none).</summary>
-    public ClipTokenizer? Tokenizer { get; }
-
-    public ClipTokenizer RequireTokenizer() => Tokenizer ?? throw new FileNotFoundException(
-        $"{Source}: a single-file checkpoint carries no tokenizer; pass --tokenizer DIR, a folder with CLIP's vocab.json and merges.txt (a diffusers model's tokenizer/ folder)");
+    /// <summary>The tokenizer: the model folder's, the options' folder, or else CLIP's own vocabulary embedded in dsoup (the same ids).</summary>
+    public ClipTokenizer Tokenizer { get; }
 
     /// <summary>The id prompts are padded with: the end token in SD 1.x, 0 ("!") in SD 2.x.</summary>
     public int PadToken { get; }
@@ -61,6 +58,9 @@ public sealed class StableDiffusionModel : IDisposable
 
     /// <summary>The UNet's tensors by canonical name ("unet.…"): the parameters fine-tuning updates.</summary>
     public IReadOnlyDictionary<string, Engine.Tensors.Tensor> UnetParameters => weights[1].Loaded;
+
+    /// <summary>The VAE's tensors by canonical name ("vae.…"), for training an autoencoder from scratch.</summary>
+    public IReadOnlyDictionary<string, Engine.Tensors.Tensor> VaeParameters => weights[2].Loaded;
 
     /// <summary>The UNet's linear layers by canonical key path, where LoRA adapters attach.</summary>
     public IReadOnlyDictionary<string, Linear> UnetLinears => weights[1].Linears;
@@ -95,7 +95,7 @@ public sealed class StableDiffusionModel : IDisposable
                 }
             }
             string? tokenizerFolder = options.TokenizerFolder ?? (folder && Directory.Exists(Path.Combine(path, "tokenizer")) ? Path.Combine(path, "tokenizer") : null);
-            ClipTokenizer? tokenizer = tokenizerFolder is null ? null : ClipTokenizer.FromFolder(tokenizerFolder);
+            ClipTokenizer tokenizer = tokenizerFolder is null ? ClipTokenizer.Embedded() : ClipTokenizer.FromFolder(tokenizerFolder);
             SchedulerConfig scheduler = ComponentConfig(path, Path.Combine("scheduler", "scheduler_config.json"), SchedulerConfig.Load, fileName: true)
                 ?? new SchedulerConfig { ClassName = "EulerAncestralDiscreteScheduler" };
             if (options.Prediction is PredictionType prediction)

@@ -82,7 +82,7 @@ public sealed class TextToImage(StableDiffusionModel model)
 
     private PromptTokens Tokenize(string text)
     {
-        PromptTokens tokens = model.RequireTokenizer().Encode(text, model.PadToken);
+        PromptTokens tokens = model.Tokenizer.Encode(text, model.PadToken);
         if (tokens.Truncated)
         {
             PromptTruncated?.Invoke(text, tokens.ContentTokens);

@@ -54,10 +54,57 @@ public sealed partial class ClipTokenizer
         {
             throw new InvalidDataException($"{vocabPath}: not CLIP's vocabulary (<|startoftext|> must be {StartToken} and <|endoftext|> {EndToken})");
         }
-        IEnumerable<string> merges = File.ReadLines(mergesPath).Where(line => line.Length > 0 && !line.StartsWith("#version", StringComparison.Ordinal));
+        return Create(vocabulary, File.ReadLines(mergesPath));
+    }
+
+    /// <summary>
+    /// CLIP's tokenizer with no files: the merges are embedded in dsoup, and the vocabulary follows from them as
+    /// openai/CLIP builds it — the 256 byte symbols, the same with "&lt;/w&gt;", each merge's result, then the start and
+    /// end tokens. The same ids as any SD 1.x/2.x tokenizer folder (SD 2.x differs only in its padding).
+    /// </summary>
+    public static ClipTokenizer Embedded()
+    {
+        using Stream resource = typeof(ClipTokenizer).Assembly.GetManifestResourceStream("clip-merges.txt.gz")
+            ?? throw new InvalidOperationException("dsoup was built without its embedded CLIP merges");
+        using var reader = new StreamReader(new System.IO.Compression.GZipStream(resource, System.IO.Compression.CompressionMode.Decompress));
+        var merges = new List<string>();
+        while (reader.ReadLine() is string line)
+        {
+            merges.Add(line);
+        }
+        return Create(VocabularyFromMerges(merges.Where(IsMerge).ToList()), merges);
+    }
+
+    /// <summary>openai/CLIP's vocabulary from its merges: byte symbols (GPT-2's byte-to-unicode order), the same with &lt;/w&gt;, merges, specials.</summary>
+    public static Dictionary<string, int> VocabularyFromMerges(IReadOnlyList<string> merges)
+    {
+        var bytes = Enumerable.Range('!', '~' - '!' + 1).Concat(Enumerable.Range('¡', '¬' - '¡' + 1)).Concat(Enumerable.Range('®', 'ÿ' - '®' + 1)).ToList();
+        var symbols = bytes.Select(b => (char)b).ToList();
+        int extra = 0;
+        for (int b = 0; b < 256; b++)
+        {
+            if (!bytes.Contains(b))
+            {
+                symbols.Add((char)(256 + extra++));
+            }
+        }
+        var tokens = symbols.Select(c => c.ToString()).Concat(symbols.Select(c => c + "</w>")).Concat(merges.Select(m => m.Replace(" ", "", StringComparison.Ordinal))).ToList();
+        if (tokens.Count != StartToken)
+        {
+            throw new InvalidDataException($"CLIP's merges should give {StartToken} tokens before the start token; these give {tokens.Count}");
+        }
+        tokens.Add("<|startoftext|>");
+        tokens.Add("<|endoftext|>");
+        return tokens.Select((t, i) => (t, i)).ToDictionary(p => p.t, p => p.i, StringComparer.Ordinal);
+    }
+
+    private static bool IsMerge(string line) => line.Length > 0 && !line.StartsWith("#version", StringComparison.Ordinal);
+
+    private static ClipTokenizer Create(Dictionary<string, int> vocabulary, IEnumerable<string> merges)
+    {
         var options = new BpeOptions(vocabulary)
         {
-            Merges = merges.ToList(),
+            Merges = merges.Where(IsMerge).ToList(),
             ByteLevel = true,
             EndOfWordSuffix = "</w>",
             PreTokenizer = new RegexPreTokenizer(Pieces(), null),

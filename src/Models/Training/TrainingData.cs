@@ -19,7 +19,7 @@ internal sealed class TrainingData
 
     public TrainingData(StableDiffusionModel model, IReadOnlyList<TrainingExample> examples, int resolution, bool flips, Action<string> warn)
     {
-        ClipTokenizer tokenizer = model.RequireTokenizer();
+        ClipTokenizer tokenizer = model.Tokenizer;
         foreach (TrainingExample example in examples)
         {
             float[] pixels;

@@ -41,15 +41,21 @@ public sealed class AutoencoderKL
     /// <summary>The latent distribution of <paramref name="pixels"/> [B, 3, H, W] in [−1, 1] (latents [B, latent, H/8, W/8]).</summary>
     public LatentDistribution Encode(Tensor pixels)
     {
+        Tensor quantized = EncodeMoments(pixels);
+        int latent = config.LatentChannels;
+        var shape = new Shape(quantized.Shape[0], latent, quantized.Shape[2], quantized.Shape[3]);
+        return new LatentDistribution(Ops.Narrow(quantized, 1, 0, latent).ToArray(), Ops.Narrow(quantized, 1, latent, latent).ToArray(), shape);
+    }
+
+    /// <summary>The distribution's moments as one tensor [B, 2·latent, H/8, W/8]: the mean's channels, then the log-variance's (unclamped; on the tape when one records).</summary>
+    public Tensor EncodeMoments(Tensor pixels)
+    {
         if (encoder is null || quantConv is null)
         {
             throw new InvalidOperationException("this VAE was loaded without its encoder");
         }
         Tensor moments = encoder.Forward(pixels);
-        Tensor quantized = BlockMemory.Run(Device, () => quantConv.Forward(moments));
-        int latent = config.LatentChannels;
-        var shape = new Shape(quantized.Shape[0], latent, quantized.Shape[2], quantized.Shape[3]);
-        return new LatentDistribution(Ops.Narrow(quantized, 1, 0, latent).ToArray(), Ops.Narrow(quantized, 1, latent, latent).ToArray(), shape);
+        return BlockMemory.Run(Device, () => quantConv.Forward(moments));
     }
 
     /// <summary>Pixels [B, 3, 8h, 8w] (in [−1, 1] for a trained model) from an unscaled latent [B, latent, h, w].</summary>
