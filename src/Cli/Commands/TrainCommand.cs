@@ -20,6 +20,7 @@ internal static class TrainCommand
         var shards = new Option<int>("--of") { Description = "How many shards the data is split into (one job each).", DefaultValueFactory = _ => 1 };
         var shardBy = new Option<string>("--shard-by") { Description = "name: a stable hash of each file's name; label: whole classes (fashion-mnist, embedded).", DefaultValueFactory = _ => "name" };
         shardBy.AcceptOnlyFromAmong("name", "label");
+        var captionHas = new Option<string[]>("--caption-has") { Description = "Train only on examples whose caption has this word, e.g. a style (repeatable: all of them; 'red|stripes': either)." };
         var maxExamples = new Option<int>("--max-examples") { Description = "Train on at most this many of the shard's examples (an even stride; 0: all).", DefaultValueFactory = _ => 0 };
         var steps = new Option<int>("--steps") { Description = "Optimisation steps.", DefaultValueFactory = _ => 1000 };
         var batch = new Option<int>("--batch") { Description = "Images per step.", DefaultValueFactory = _ => 1 };
@@ -60,7 +61,7 @@ internal static class TrainCommand
             "Fine-tune the UNet of a Stable Diffusion model on one shard of a dataset (full weights or LoRA, AdamW), resumable from checkpoints; " +
             "the final model is written in the base's layout and dtypes, ready for 'dsoup soup'.")
         {
-            model, data, output, shard, shards, shardBy, maxExamples, steps, batch, accumulate, lr, schedule, warmup, resolution, seed, snrGamma, noiseOffset, dropout,
+            model, data, output, shard, shards, shardBy, captionHas, maxExamples, steps, batch, accumulate, lr, schedule, warmup, resolution, seed, snrGamma, noiseOffset, dropout,
             flip, ema, checkpointing, precision, maxNorm, checkpointEvery, sampleEvery, samplePrompt, lora, rank, alpha, resume, target, tokenizer,
         };
         command.SetAction(result => context.Run(() =>
@@ -84,7 +85,7 @@ internal static class TrainCommand
             {
                 throw new ArgumentException("--target vae trains the autoencoder from scratch in one go; --lora and --resume are for the UNet");
             }
-            IReadOnlyList<TrainingExample> all = Datasets.Open(result.GetValue(data)!);
+            IReadOnlyList<TrainingExample> all = Datasets.WithCaptionWords(Datasets.Open(result.GetValue(data)!), result.GetValue(captionHas) ?? []);
             IReadOnlyList<TrainingExample> examples = Sharding.Subsample(
                 Sharding.Select(all, result.GetValue(shard), result.GetValue(shards), result.GetValue(shardBy)!), result.GetValue(maxExamples));
             context.Error.WriteLine($"shard {result.GetValue(shard)} of {result.GetValue(shards)}: {examples.Count} of {all.Count} examples");

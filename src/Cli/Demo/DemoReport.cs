@@ -12,7 +12,7 @@ namespace Dsoup.Cli.Demo;
 internal static class DemoReport
 {
     public sealed record Inputs(WorkflowSettings Settings, JsonElement Evaluation, JsonElement Unlearning, JsonElement WeightChange,
-        IReadOnlyList<(string Name, string Folder)> Runs, IReadOnlyList<(string Stage, TimeSpan Duration)> Stages, string Device);
+        IReadOnlyList<(string Name, string Folder)> Runs, IReadOnlyList<(string Stage, TimeSpan Duration)> Stages, string Device, StyleReport? Styles);
 
     public static void Write(string path, Inputs inputs)
     {
@@ -30,6 +30,10 @@ internal static class DemoReport
         ImageSection(md, inputs.Evaluation);
         UnlearningSection(md, inputs.Unlearning);
         WeightSection(md, inputs.WeightChange);
+        if (inputs.Styles is StyleReport styles)
+        {
+            StyleSection(md, styles);
+        }
 
         md.AppendLine("## Training loss").AppendLine();
         string plot = Path.Combine(folder, "loss-curves.png");
@@ -138,6 +142,27 @@ internal static class DemoReport
         md.AppendLine();
     }
 
+    private static void StyleSection(StringBuilder md, StyleReport styles)
+    {
+        string colour = Models.Data.EmbeddedImages.HeldBackColour, texture = Models.Data.EmbeddedImages.HeldBackTexture;
+        md.AppendLine("## Zero-shot style mixing").AppendLine();
+        md.AppendLine($"No training image is {colour} with {texture}. The {colour}-specialist was fine-tuned on the {colour} images (plain or dotted), the {texture}-specialist on the " +
+            $"{texture} images (other colours), the style paragon on both sets with their steps added, and the style soup averages the two specialists. Each model drew " +
+            $"\"a {colour} {{shape}} with {texture}\" for every shape; attribute classifiers trained here on the embedded images judge colour and texture.");
+        (double c, double t, double both) = styles.ClassifierAccuracy;
+        md.AppendLine(Invariant($"On drawn {colour} {texture} shapes (a pair they never saw either) the classifiers say {colour} {c:P0}, {texture} {t:P0}, both {both:P0}.")).AppendLine();
+        md.AppendLine($"| model | {colour} | {texture} | both |").AppendLine("|---|---:|---:|---:|");
+        foreach (Models.Evaluation.StyleScores s in styles.Scores)
+        {
+            md.AppendLine(Invariant($"| {s.Model} | {s.Colour:P0} | {s.Texture:P0} | {s.Both:P0} |"));
+        }
+        md.AppendLine();
+        foreach (Models.Evaluation.StyleScores s in styles.Scores)
+        {
+            md.AppendLine($"**{s.Model}**").AppendLine().AppendLine($"![{s.Model}](images/style-{s.Model}.png)").AppendLine();
+        }
+    }
+
     private static JsonElement? Find(JsonElement rows, string name) =>
         rows.EnumerateArray().Where(r => r.GetProperty("model").GetString() == name).Select(r => (JsonElement?)r).FirstOrDefault();
 
@@ -148,3 +173,6 @@ internal static class DemoReport
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
+
+/// <summary>The style-mixing stage's outcome: the classifiers' own accuracy on the held-back pair, and each model's scores.</summary>
+internal sealed record StyleReport((double Colour, double Texture, double Both) ClassifierAccuracy, IReadOnlyList<Models.Evaluation.StyleScores> Scores);

@@ -29,9 +29,12 @@ internal sealed record WorkflowSettings
     public int ExamplesPerShard { get; init; }
 
     /// <summary>Held-out examples every model is scored and sampled on.</summary>
-    public int EvalExamples { get; init; } = 64;
+    public int EvalExamples { get; init; } = 48;
 
     public int Draws { get; init; } = 2;
+
+    /// <summary>Images per shape the style-mixing test asks each model for.</summary>
+    public int StyleImagesPerShape { get; init; } = 4;
 
     /// <summary>Held-out examples the greedy search scores candidates on.</summary>
     public int GreedyExamples { get; init; } = 48;
@@ -45,7 +48,7 @@ internal sealed record WorkflowSettings
             _ => throw new ArgumentException($"--data {data}: the demo runs on embedded or fashion-mnist"),
         };
         return quick
-            ? settings with { VaeSteps = 2, BaseSteps = 2, SpecialistSteps = 1, Batch = 2, EvalExamples = settings.Shards * 2, GreedyExamples = 4, Draws = 1, ExamplesPerShard = 8 }
+            ? settings with { VaeSteps = 2, BaseSteps = 2, SpecialistSteps = 1, Batch = 2, EvalExamples = settings.Shards * 2, GreedyExamples = 4, Draws = 1, ExamplesPerShard = 8, StyleImagesPerShape = 1 }
             : settings;
     }
 }

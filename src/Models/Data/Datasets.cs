@@ -14,4 +14,21 @@ public static class Datasets
         "fashion-mnist:test" => FashionMnist.Load(test: true),
         _ => ImageFolder.Load(spec),
     };
+
+    /// <summary>
+    /// The examples whose captions contain every one of <paramref name="words"/> as a whole word (case-insensitive);
+    /// a word "red|stripes" is matched by either alternative.
+    /// </summary>
+    public static IReadOnlyList<TrainingExample> WithCaptionWords(IReadOnlyList<TrainingExample> examples, IReadOnlyCollection<string> words)
+    {
+        if (words.Count == 0)
+        {
+            return examples;
+        }
+        return examples.Where(e =>
+        {
+            var captionWords = e.Caption.Split([' ', ',', '.', ';', ':', '!', '?'], StringSplitOptions.RemoveEmptyEntries);
+            return words.All(w => w.Split('|').Any(alternative => captionWords.Contains(alternative, StringComparer.OrdinalIgnoreCase)));
+        }).ToList();
+    }
 }

@@ -4,9 +4,10 @@ namespace Dsoup.Models.Data;
 
 /// <summary>
 /// The embedded dataset, so training and the demo run with nothing downloaded: coloured shapes with an optional
-/// texture on a light background, drawn on demand at any size, each with its caption ("a red circle with
+/// texture on a light background, drawn on demand at any size, each with its caption ("a blue circle with
 /// stripes") and its shape as the label. Example i's shape, colour, texture, position and size follow from i
-/// alone (Philox), so every machine sees the same images.
+/// alone (Philox), so every machine sees the same images. No image is red with stripes: that pair is held back
+/// for the style-mixing test.
 /// </summary>
 public static class EmbeddedImages
 {
@@ -16,6 +17,17 @@ public static class EmbeddedImages
         [("red", 0.85f, 0.15f, 0.12f), ("green", 0.15f, 0.65f, 0.2f), ("blue", 0.15f, 0.3f, 0.85f), ("yellow", 0.95f, 0.8f, 0.1f)];
 
     public static readonly IReadOnlyList<string> Textures = ["plain", "stripes", "dots"];
+
+    /// <summary>The style pair no embedded image shows, so a soup of a "red" specialist and a "stripes" specialist can be asked for it (zero-shot style mixing).</summary>
+    public const string HeldBackColour = "red", HeldBackTexture = "stripes";
+
+    /// <summary>Every (shape, colour, texture) the data shows, in the order examples cycle through them: all but the held-back style pair.</summary>
+    private static readonly (string Shape, string Colour, string Texture)[] Combinations =
+        (from texture in Textures
+         from colour in Colours.Select(c => c.Name)
+         from shape in Shapes
+         where !(colour == HeldBackColour && texture == HeldBackTexture)
+         select (shape, colour, texture)).ToArray();
 
     /// <summary>How many examples the training set (<c>embedded</c>) has; the held-out set (<c>embedded:test</c>) follows them.</summary>
     public const int TrainingCount = 512;
@@ -30,23 +42,28 @@ public static class EmbeddedImages
         {
             int i = first + n;
             Attributes a = AttributesOf(i);
-            string texture = a.Texture == "plain" ? "" : $" with {a.Texture}";
-            examples[n] = new TrainingExample($"embedded/{i}", $"a {a.Colour} {a.Shape}{texture}", a.Shape, size => Draw(a, size));
+            examples[n] = new TrainingExample($"embedded/{i}", Caption(a.Shape, a.Colour, a.Texture), a.Shape, size => Draw(a, size));
         }
         return examples;
     }
 
-    /// <summary>What example <paramref name="index"/> shows: every shape, colour and texture combination in turn, placed by a Philox draw.</summary>
+    /// <summary>What example <paramref name="index"/> shows: every combination the data has in turn, placed by a Philox draw.</summary>
     public static Attributes AttributesOf(int index)
     {
-        int combination = index % (Shapes.Count * Colours.Count * Textures.Count);
+        (string shape, string colour, string texture) = Combinations[index % Combinations.Length];
+        return Place(shape, colour, texture, index);
+    }
+
+    /// <summary>A shape of any style (the held-back pair too), placed by the Philox draw of <paramref name="index"/>.</summary>
+    public static Attributes Place(string shape, string colour, string texture, int index)
+    {
         PhiloxBlock r = Philox.Block(0x5EED_1A6E, (ulong)index);
-        return new Attributes(
-            Shapes[combination % Shapes.Count],
-            Colours[combination / Shapes.Count % Colours.Count].Name,
-            Textures[combination / (Shapes.Count * Colours.Count)],
+        return new Attributes(shape, colour, texture,
             0.35f + 0.3f * Philox.ToUnitFloat(r.W0), 0.35f + 0.3f * Philox.ToUnitFloat(r.W1), 0.22f + 0.1f * Philox.ToUnitFloat(r.W2));
     }
+
+    /// <summary>The caption of a style: "a red circle with stripes", "a blue square".</summary>
+    public static string Caption(string shape, string colour, string texture) => $"a {colour} {shape}{(texture == "plain" ? "" : $" with {texture}")}";
 
     /// <summary>A shape's description: name, colour, texture, centre (fractions of the side) and radius.</summary>
     public sealed record Attributes(string Shape, string Colour, string Texture, float CentreX, float CentreY, float Radius);

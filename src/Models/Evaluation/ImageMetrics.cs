@@ -76,7 +76,17 @@ public sealed class ImageMetrics : IDisposable
             });
             images.Add(generated.Pixels);
         }
-        var small = images.Select(image => Downscale(image, settings.Resolution, ImageClassifier.Side)).ToList();
+        return (ScoreImages(name, images, settings.Resolution), images);
+    }
+
+    /// <summary>Scores images made for the held-out captions, in their order (RGB [3, size, size] in [0, 1]).</summary>
+    public ImageScores ScoreImages(string name, IReadOnlyList<float[]> images, int size)
+    {
+        if (images.Count != heldOut.Count)
+        {
+            throw new ArgumentException($"one image per held-out caption is needed: {heldOut.Count}; got {images.Count}");
+        }
+        var small = images.Select(image => Downscale(image, size, ImageClassifier.Side)).ToList();
         string[] predicted = classifier.Predict(small);
         double accuracy = predicted.Where((p, i) => p == heldOut[i].Label).Count() / (double)heldOut.Count;
         float[][] features = classifier.Features(small);
@@ -89,7 +99,7 @@ public sealed class ImageMetrics : IDisposable
                 members.Average(i => NearestDistance(features[i], train)), members.Average(i => NearestDistance(heldOutFeatures[i], train)));
         }).ToList();
         double memorization = perShard.Sum(s => s.Images * s.Ratio) / perShard.Sum(s => s.Images);
-        return (new ImageScores(name, heldOut.Count, accuracy, frechet, memorization, perShard), images);
+        return new ImageScores(name, heldOut.Count, accuracy, frechet, memorization, perShard);
     }
 
     private static List<(TrainingExample Example, float[] Image, int Shard)> Readable(IReadOnlyList<TrainingExample> examples, int[] shards, Action<string> warn)

@@ -71,6 +71,28 @@ public class DatasetTests : IDisposable
     }
 
     [Fact]
+    public void StyleFiltersSubsamplesAndTheHeldBackStylePair()
+    {
+        IReadOnlyList<TrainingExample> all = EmbeddedImages.Load();
+        Assert.DoesNotContain(all, e => e.Caption.Contains("red", StringComparison.Ordinal) && e.Caption.Contains("stripes", StringComparison.Ordinal));
+        Assert.DoesNotContain(Datasets.Open("embedded:test"), e => e.Caption.Contains("red", StringComparison.Ordinal) && e.Caption.Contains("stripes", StringComparison.Ordinal));
+        var red = Datasets.WithCaptionWords(all, ["red"]);
+        var stripes = Datasets.WithCaptionWords(all, ["stripes"]);
+        Assert.All(red, e => Assert.StartsWith("a red ", e.Caption));
+        Assert.All(stripes, e => Assert.EndsWith(" with stripes", e.Caption));
+        Assert.Equal(red.Count + stripes.Count, Datasets.WithCaptionWords(all, ["red|stripes"]).Count);
+        Assert.Empty(Datasets.WithCaptionWords(all, ["red", "stripes"]));
+        Assert.Empty(Datasets.WithCaptionWords(all, ["re"])); // whole words only
+
+        var every7th = Sharding.Subsample(all, 73);
+        Assert.Equal(73, every7th.Count);
+        Assert.Equal(73, every7th.Distinct().Count());
+        Assert.Same(all[0], every7th[0]);
+        Assert.Same(all, Sharding.Subsample(all, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Sharding.Subsample(all, -1));
+    }
+
+    [Fact]
     public void AFolderPairsImagesWithCaptionsAndRefusesACaptionWithoutAnImage()
     {
         float[] red = EmbeddedImages.Draw(EmbeddedImages.AttributesOf(0), 16);
