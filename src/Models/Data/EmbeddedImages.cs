@@ -47,6 +47,9 @@ public static class EmbeddedImages
         return examples;
     }
 
+    /// <summary>How many (shape, colour, texture) combinations the examples cycle through: example i and i + this show the same style.</summary>
+    public static int CombinationCount => Combinations.Length;
+
     /// <summary>What example <paramref name="index"/> shows: every combination the data has in turn, placed by a Philox draw.</summary>
     public static Attributes AttributesOf(int index)
     {
