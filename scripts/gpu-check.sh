@@ -4,7 +4,8 @@
 #   scripts/gpu-check.sh        there (device tool, carry [".gpu"]): self-check every op family on CUDA against
 #                               the CPU backend, GEMM GFLOP/s on the GPU and the CPU, NN ops (conv, fused attention,
 #                               pointwise) at SD 1.5 shapes, SD 1.5 sampling at 512×512 (synthetic weights; UNet
-#                               s/step with guidance, VAE decode, peak memory), merge throughput, TIES on the
+#                               s/step with guidance, VAE decode, peak memory), the soup workflow (demo --quick:
+#                               training, greedy soup, eval with images), merge throughput, TIES on the
 #                               GPU against the CPU merger (bytes and speed); summary in $OUT.
 # Where an SDK is present it also builds and runs the CUDA op tests (DSOUP_TEST_DEVICES=cuda). Fits in about 8 minutes.
 set -uo pipefail
@@ -31,6 +32,10 @@ log() { echo "$*" | tee -a "$summary"; }
 log "== gpu-check $(date -u +%FT%TZ)"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>&1 | tee -a "$summary"
 nproc | sed 's/^/cpu cores: /' | tee -a "$summary"
+if ! nvidia-smi -L > /dev/null 2>&1 && [ ! -e /dev/nvidia0 ]; then
+    log "no CUDA device here (nvidia-smi lists no GPU, no /dev/nvidia0): nothing to measure; run this on a GPU machine"
+    exit 0
+fi
 
 if command -v dotnet > /dev/null && dotnet --list-sdks 2>/dev/null | grep -q .; then
     log "== build (SDK $(dotnet --version))"
@@ -72,6 +77,9 @@ for precision in f16 f32; do
         --device cuda --precision $precision -o "$work/out-$precision" 2>&1 | grep -E "^loaded|^text encoder|error" | sed "s/^/$precision: /" | tee -a "$summary"
 done
 rm -rf "$work/sd15.safetensors" "$work"/out-*
+
+log "== the Diffusion Soup workflow on cuda (demo --quick: autoencoder, UNet training, soups, greedy search, eval with images)"
+timeout 240 "${DSOUP[@]}" demo --quick --device cuda 2>&1 | grep -E "^stages|^demo finished|error|failed" | tee -a "$summary"
 
 log "== merge throughput (CPU streaming, f16 1 GiB inputs in /dev/shm), then peak memory of an 8-input soup"
 for i in 1 2 3 4 5 6 7 8; do "${DSOUP[@]}" synthesize "$work/in$i.safetensors" --family flat --size 1GiB --variant $i --perturbation 0.1 > /dev/null; done
