@@ -17,7 +17,14 @@ public sealed record ShardMemorization(string Shard, int Images, double Generate
 }
 
 /// <summary>How images are generated for the metrics: one per held-out caption, seeded by its position.</summary>
-public sealed record ImageSettings(int Resolution = 64, int Steps = 20, float CfgScale = 3f, string Sampler = "ddim", ulong Seed = 0);
+public sealed record ImageSettings(int Resolution = 64, int Steps = 20, float CfgScale = 3f, string Sampler = "ddim", ulong Seed = 0)
+{
+    /// <summary>One image (RGB [3, H, W] in [0, 1]) for <paramref name="prompt"/>, seeded by Seed + <paramref name="index"/>.</summary>
+    public float[] Generate(TextToImage pipeline, string prompt, int index) => pipeline.Generate(new GenerationSettings
+    {
+        Prompt = prompt, Width = Resolution, Height = Resolution, Steps = Steps, CfgScale = CfgScale, Sampler = Sampler, Seed = Seed + (ulong)index,
+    }).Pixels;
+}
 
 /// <summary>
 /// Image metrics from a classifier the engine trains on the training split (its accuracy on the held-out split is
@@ -69,12 +76,7 @@ public sealed class ImageMetrics : IDisposable
         var images = new List<float[]>();
         for (int i = 0; i < heldOut.Count; i++)
         {
-            GeneratedImages generated = pipeline.Generate(new GenerationSettings
-            {
-                Prompt = heldOut[i].Caption, Width = settings.Resolution, Height = settings.Resolution, Steps = settings.Steps,
-                CfgScale = settings.CfgScale, Sampler = settings.Sampler, Seed = settings.Seed + (ulong)i,
-            });
-            images.Add(generated.Pixels);
+            images.Add(settings.Generate(pipeline, heldOut[i].Caption, i));
         }
         return (ScoreImages(name, images, settings.Resolution), images);
     }
@@ -107,13 +109,9 @@ public sealed class ImageMetrics : IDisposable
         var readable = new List<(TrainingExample, float[], int)>();
         for (int i = 0; i < examples.Count; i++)
         {
-            try
+            if (examples[i].TryLoad(ImageClassifier.Side, warn) is float[] image)
             {
-                readable.Add((examples[i], examples[i].Load(ImageClassifier.Side), shards[i]));
-            }
-            catch (Exception e) when (e is InvalidDataException or IOException)
-            {
-                warn($"skipped {examples[i].Name}: {e.Message}");
+                readable.Add((examples[i], image, shards[i]));
             }
         }
         return readable;

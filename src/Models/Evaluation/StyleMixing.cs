@@ -47,11 +47,7 @@ public sealed class StyleMixing : IDisposable
         {
             for (int i = 0; i < perShape; i++)
             {
-                images.Add(pipeline.Generate(new GenerationSettings
-                {
-                    Prompt = prompt, Width = settings.Resolution, Height = settings.Resolution, Steps = settings.Steps,
-                    CfgScale = settings.CfgScale, Sampler = settings.Sampler, Seed = settings.Seed + (ulong)i,
-                }).Pixels);
+                images.Add(settings.Generate(pipeline, prompt, i));
             }
         }
         (double c, double t, double both) = Judge(images, settings.Resolution);

@@ -173,13 +173,12 @@ public sealed class AutoencoderTrainer(AutoencoderOptions options, ModelLoadOpti
         skipped = 0;
         foreach (TrainingExample example in examples)
         {
-            try
+            if (example.TryLoad(options.Resolution, warn) is float[] pixels)
             {
-                images.Add(example.Load(options.Resolution).Select(v => 2 * v - 1).ToArray());
+                images.Add(pixels.Select(v => 2 * v - 1).ToArray());
             }
-            catch (Exception e) when (e is InvalidDataException or IOException)
+            else
             {
-                warn($"skipped {example.Name}: {e.Message}");
                 skipped++;
             }
         }

@@ -22,14 +22,8 @@ internal sealed class TrainingData
         ClipTokenizer tokenizer = model.Tokenizer;
         foreach (TrainingExample example in examples)
         {
-            float[] pixels;
-            try
+            if (example.TryLoad(resolution, warn) is not float[] pixels)
             {
-                pixels = example.Load(resolution);
-            }
-            catch (Exception e) when (e is InvalidDataException or IOException)
-            {
-                warn($"skipped {example.Name}: {e.Message}");
                 Skipped++;
                 continue;
             }
