@@ -23,6 +23,13 @@ public readonly record struct GemmProblem(
 
     public double Flops => 2.0 * Batch * M * N * K;
 
+    /// <summary>Elements from the start of A to the end of the last batch's matrix.</summary>
+    public long SpanA => (Batch - 1) * BatchStrideA + (long)M * K;
+
+    public long SpanB => (Batch - 1) * BatchStrideB + (long)K * N;
+
+    public long SpanC => (Batch - 1) * BatchStrideC + (long)M * N;
+
     /// <summary>Checks sizes and that every batch's matrices lie inside their buffers.</summary>
     public void Validate()
     {
@@ -35,8 +42,8 @@ public readonly record struct GemmProblem(
             return;
         }
         int size = DType.Size();
-        A.EnsureSpan(((Batch - 1) * BatchStrideA + (long)M * K) * size, "GEMM operand A");
-        B.EnsureSpan(((Batch - 1) * BatchStrideB + (long)K * N) * size, "GEMM operand B");
-        C.EnsureSpan(((Batch - 1) * BatchStrideC + (long)M * N) * size, "GEMM result C");
+        A.EnsureSpan(SpanA * size, "GEMM operand A");
+        B.EnsureSpan(SpanB * size, "GEMM operand B");
+        C.EnsureSpan(SpanC * size, "GEMM result C");
     }
 }

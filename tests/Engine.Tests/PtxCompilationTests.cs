@@ -27,7 +27,7 @@ public class PtxCompilationTests
                 $"{kernel} calls a function PTX cannot resolve:\n{result.PTXAssembly}");
             compiled.Add($"{kernel.DeclaringType!.Name}.{kernel.Name}");
         }
-        foreach (string expected in new[] { "GemmKernels.Gemm", "ReductionKernels.SumAxisPerGroup", "ElementwiseKernels.Convert", "RandomKernels.Uniform", "TiesKernels.Merge", "TiesKernels.KeyHistogram",
+        foreach (string expected in new[] { "GemmKernels.Gemm", "TensorCoreGemmKernels.Gemm", "ReductionKernels.SumAxisPerGroup", "ElementwiseKernels.Convert", "RandomKernels.Uniform", "TiesKernels.Merge", "TiesKernels.KeyHistogram",
             "ActivationKernels.Activate", "ActivationKernels.ActivateBackward", "SoftmaxKernels.Softmax", "SoftmaxKernels.SoftmaxBackward",
             "NormKernels.Normalize", "NormKernels.NormalizeBackwardInput", "NormKernels.NormalizeBackwardParameters",
             "LayoutKernels.CopyAxis", "LayoutKernels.SwapAxes", "LayoutKernels.Upsample", "LayoutKernels.UpsampleBackward",
@@ -36,6 +36,31 @@ public class PtxCompilationTests
             Assert.Contains(expected, compiled);
         }
         Assert.Equal(9, compiled.Count(name => name == "ElementwiseKernels.Convert"));
+    }
+
+    [Theory]
+    [InlineData(typeof(ILGPU.Half), typeof(F16Element), "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32")]
+    [InlineData(typeof(ushort), typeof(BF16Element), "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32")]
+    public void TensorCoreGemmIssuesMmaForItsDType(Type storage, Type element, string instruction)
+    {
+        using var context = Context.Create(builder => builder.Default().EnableAlgorithms());
+        using var backend = new PTXBackend(context, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null!);
+        MethodInfo kernel = typeof(Dsoup.Kernels.Gpu.Kernels.TensorCoreGemmKernels).GetMethod("Gemm")!.MakeGenericMethod(storage, element);
+        string ptx = ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(kernel), default)).PTXAssembly;
+        // 8 MMAs per 16-deep slice (a 32×32 warp tile), the loop over slices not unrolled. The emulation stays
+        // in the PTX as dead code behind a constant-true predicate (ILGPU lowers CudaAsm.IsSupported late); ptxas drops it.
+        Assert.Equal(8, ptx.Split(instruction).Length - 1);
+        Assert.Contains(".target sm_80", ptx);
+    }
+
+    [Fact]
+    public void TensorCoreKernelsAreInstantiatedOnlyForSixteenBitTypes()
+    {
+        var names = GpuKernelCatalog.Instantiations()
+            .Where(m => m.DeclaringType!.Name == "TensorCoreGemmKernels")
+            .Select(m => m.GetGenericArguments()[0])
+            .ToList();
+        Assert.Equal([typeof(ILGPU.Half), typeof(ushort)], names);
     }
 
     [Fact]

@@ -31,7 +31,7 @@ public readonly struct F32Element : IElement<float>
 /// on its CPU accelerator (−52.929466 gives 0xD29D, not 0xD29E) while CUDA rounds to nearest even,
 /// so the two backends would disagree. This one rounds to nearest even everywhere.
 /// </summary>
-public readonly struct F16Element : IElement<ILGPU.Half>
+public readonly partial struct F16Element : IElement<ILGPU.Half>
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float Load(ILGPU.Half value) => (float)value;
@@ -75,7 +75,7 @@ public readonly struct F16Element : IElement<ILGPU.Half>
 }
 
 /// <summary>bf16 storage as raw 16-bit patterns; rounding to nearest even, NaN kept quiet.</summary>
-public readonly struct BF16Element : IElement<ushort>
+public readonly partial struct BF16Element : IElement<ushort>
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float Load(ushort value) => Interop.IntAsFloat((uint)value << 16);

@@ -4,7 +4,8 @@ namespace Dsoup.Kernels.Gpu;
 
 /// <summary>
 /// Every <see cref="GpuKernelAttribute"/> kernel in this assembly, closed over every dtype it can be
-/// launched with: generic kernels take one (T, E) type pair per dtype they handle.
+/// launched with: generic kernels take one (T, E) type pair per dtype they handle, and a kernel whose
+/// constraints admit fewer dtypes (the tensor-core kernels take only the 16-bit ones) gets just those.
 /// </summary>
 public static class GpuKernelCatalog
 {
@@ -34,8 +35,23 @@ public static class GpuKernelCatalog
             int pairs = kernel.GetGenericArguments().Length / 2;
             foreach (Type[] arguments in Combinations(pairs))
             {
-                yield return kernel.MakeGenericMethod(arguments);
+                if (TryClose(kernel, arguments) is { } closed)
+                {
+                    yield return closed;
+                }
             }
+        }
+    }
+
+    private static MethodInfo? TryClose(MethodInfo kernel, Type[] arguments)
+    {
+        try
+        {
+            return kernel.MakeGenericMethod(arguments);
+        }
+        catch (ArgumentException)
+        {
+            return null; // a type argument violates the kernel's constraints
         }
     }
 

@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using ILGPU;
 using ILGPU.Runtime;
+using ILGPU.Runtime.Cuda;
 
 namespace Dsoup.Kernels.Gpu;
 
@@ -17,6 +18,7 @@ public sealed partial class IlgpuBackend : IBackend
     private readonly IlgpuBufferPool pool;
     private readonly IIlgpuTypedOps[] typedOps;
     private readonly IIlgpuNeuralOps[] neuralOps;
+    private readonly IIlgpuMatrixOps?[] tensorCoreOps;
     private readonly Lock gate = new();
 
     [ThreadStatic]
@@ -44,6 +46,13 @@ public sealed partial class IlgpuBackend : IBackend
             new IlgpuNeuralOps<ILGPU.Half, F16Element>(this),
             new IlgpuNeuralOps<ushort, BF16Element>(this),
         ];
+        tensorCoreOps =
+        [
+            null,
+            new IlgpuTensorCoreOps<ILGPU.Half, F16Element>(this),
+            new IlgpuTensorCoreOps<ushort, BF16Element>(this),
+        ];
+        TensorCores = HasTensorCores(accelerator);
         MaxGroups = Math.Max(1, accelerator.NumMultiprocessors * Math.Max(1, accelerator.MaxNumThreadsPerMultiprocessor / GroupSize) * 4);
     }
 
@@ -55,6 +64,20 @@ public sealed partial class IlgpuBackend : IBackend
         $"{Accelerator.Name} ({Accelerator.AcceleratorType}, {Accelerator.NumMultiprocessors} multiprocessors, " +
         $"{Accelerator.MemorySize / (1L << 20)} MiB, warp {Accelerator.WarpSize})";
 
+    /// <summary>
+    /// Whether f16 and bf16 matrix products run on the tensor-core kernels (<c>mma.sync</c>). On by default on
+    /// CUDA devices of compute capability 8.0 or newer, and on the CPU simulator, which emulates the instruction
+    /// so that the same kernels are tested without a GPU. Settable, so benchmarks can compare with the CUDA-core path.
+    /// </summary>
+    public bool TensorCores { get; set; }
+
+    /// <summary>Whether this accelerator can run the tensor-core kernels at all (see <see cref="TensorCores"/>).</summary>
+    public static bool HasTensorCores(Accelerator accelerator) => accelerator switch
+    {
+        CudaAccelerator cuda => cuda.Architecture is { Major: >= 8 },
+        _ => accelerator.AcceleratorType == AcceleratorType.CPU && accelerator.WarpSize == 32,
+    };
+
     /// <summary>Groups in a grid-stride launch: enough to fill the device a few times over.</summary>
     internal int MaxGroups { get; }
 
@@ -62,6 +85,9 @@ public sealed partial class IlgpuBackend : IBackend
     public long PooledBytes => pool.CachedBytes;
 
     internal IIlgpuTypedOps Ops(DType dtype) => typedOps[(int)dtype];
+
+    /// <summary>The matrix products of <paramref name="dtype"/>: on tensor cores where <see cref="TensorCores"/> allows, else on CUDA cores.</summary>
+    private IIlgpuMatrixOps Matrix(DType dtype) => (TensorCores ? tensorCoreOps[(int)dtype] : null) ?? neuralOps[(int)dtype];
 
     internal KernelConfig Streaming(long count) =>
         new((int)Math.Clamp((count + GroupSize - 1) / GroupSize, 1, MaxGroups), GroupSize);
@@ -164,7 +190,7 @@ public sealed partial class IlgpuBackend : IBackend
             return;
         }
         GemmProblem p = problem;
-        Run(() => Ops(p.DType).Gemm(p));
+        Run(() => Matrix(p.DType).Gemm(p));
     }
 
     public void FillUniform(DType dtype, BufferView destination, long count, ulong seed, ulong offset) =>

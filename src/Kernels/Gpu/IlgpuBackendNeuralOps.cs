@@ -58,11 +58,11 @@ public sealed partial class IlgpuBackend
         Run(() => Neural(dtype).UpsampleBackward(gradOutput, gradInput, planes, height, width, factor));
 
     public void Convolution(DType dtype, BufferView x, BufferView weight, BufferView? bias, BufferView y, ConvShape shape) =>
-        Run(() => Neural(dtype).Convolution(x, weight, bias, y, shape));
+        Run(() => Matrix(dtype).Convolution(x, weight, bias, y, shape));
 
     public void ConvolutionBackward(DType dtype, BufferView x, BufferView weight, BufferView gradOutput,
         BufferView gradInput, BufferView gradWeight, ConvShape shape) =>
-        Run(() => Neural(dtype).ConvolutionBackward(x, weight, gradOutput, gradInput, gradWeight, shape));
+        Run(() => Matrix(dtype).ConvolutionBackward(x, weight, gradOutput, gradInput, gradWeight, shape));
 
     public void AdamW(DType gradType, BufferView parameters, BufferView gradients, BufferView moment1, BufferView moment2,
         BufferView state, long count, AdamWStep step) =>

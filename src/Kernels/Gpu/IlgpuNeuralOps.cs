@@ -6,7 +6,7 @@ using ILGPU.Runtime;
 namespace Dsoup.Kernels.Gpu;
 
 /// <summary>The neural-network kernels of one dtype on one accelerator (see <see cref="INeuralOps"/>).</summary>
-internal interface IIlgpuNeuralOps
+internal interface IIlgpuNeuralOps : IIlgpuMatrixOps
 {
     void Activate(Activation kind, BufferView x, BufferView result, long count);
 
@@ -34,10 +34,6 @@ internal interface IIlgpuNeuralOps
 
     void UpsampleBackward(BufferView gradOutput, BufferView gradInput, long planes, int height, int width, int factor);
 
-    void Convolution(BufferView x, BufferView weight, BufferView? bias, BufferView y, ConvShape shape);
-
-    void ConvolutionBackward(BufferView x, BufferView weight, BufferView gradOutput, BufferView gradInput, BufferView gradWeight, ConvShape shape);
-
     /// <summary>AdamW with gradients of this dtype.</summary>
     void AdamW(BufferView parameters, BufferView gradients, BufferView moment1, BufferView moment2, BufferView state, long count, AdamWStep step);
 }
@@ -62,6 +58,7 @@ internal sealed class IlgpuNeuralOps<T, E> : IIlgpuNeuralOps
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, AxisSwap>? swapAxes;
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, long, int, int, int>? upsample;
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, long, int, int, int>? upsampleBackward;
+    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, GemmShape>? gemm;
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ArrayView<T>, ConvolutionOperands>? convolution;
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ConvolutionInputGradientOperands>? convolutionInput;
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, ConvolutionWeightGradientOperands>? convolutionWeight;
@@ -203,6 +200,13 @@ internal sealed class IlgpuNeuralOps<T, E> : IIlgpuNeuralOps
         long count = planes * height * width;
         upsampleBackward(backend.Streaming(count), View(gradOutput, count * factor * factor, "upsample output gradient"),
             View(gradInput, count, "upsample input gradient"), planes, height, width, factor);
+    }
+
+    public void Gemm(in GemmProblem p)
+    {
+        gemm ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, GemmShape>(GemmKernels.Gemm<T, E>);
+        gemm(ImplicitGemm.Launch(p.M, p.N, p.Batch), View(p.A, p.SpanA, "GEMM operand A"), View(p.B, p.SpanB, "GEMM operand B"),
+            View(p.C, p.SpanC, "GEMM result C"), GemmShape.Of(p));
     }
 
     public void Convolution(BufferView x, BufferView weight, BufferView? bias, BufferView y, ConvShape shape)

@@ -27,8 +27,6 @@ internal interface IIlgpuTypedOps
 
     void BroadcastAxis(BufferView source, BufferView result, ReduceShape shape, float scale);
 
-    void Gemm(in GemmProblem problem);
-
     void Uniform(BufferView result, long count, ulong seed, ulong offset);
 }
 
@@ -48,7 +46,6 @@ internal sealed class IlgpuTypedOps<T, E> : IIlgpuTypedOps
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, long, long, long, float>? sumPerThread;
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, long, long, long, float>? sumPerGroup;
     private Action<KernelConfig, ArrayView<T>, ArrayView<T>, long, long, long, float>? broadcast;
-    private Action<KernelConfig, ArrayView<T>, ArrayView<T>, ArrayView<T>, GemmShape>? gemm;
     private Action<KernelConfig, ArrayView<T>, int, ulong, ulong>? uniform;
 
     public IlgpuTypedOps(IlgpuBackend backend) => this.backend = backend;
@@ -136,23 +133,6 @@ internal sealed class IlgpuTypedOps<T, E> : IIlgpuTypedOps
         var s = View(source, shape.OutputCount, "broadcast input");
         var r = View(result, shape.InputCount, "broadcast result");
         broadcast(backend.Streaming(shape.InputCount), s, r, shape.Outer, shape.Extent, shape.Inner, scaleFactor);
-    }
-
-    public void Gemm(in GemmProblem p)
-    {
-        gemm ??= Accelerator.LoadStreamKernel<ArrayView<T>, ArrayView<T>, ArrayView<T>, GemmShape>(GemmKernels.Gemm<T, E>);
-        long spanA = (p.Batch - 1) * p.BatchStrideA + (long)p.M * p.K;
-        long spanB = (p.Batch - 1) * p.BatchStrideB + (long)p.K * p.N;
-        long spanC = (p.Batch - 1) * p.BatchStrideC + (long)p.M * p.N;
-        var shape = new GemmShape
-        {
-            Rows = p.M, Columns = p.N, Depth = p.K,
-            TransposeA = p.TransposeA ? 1 : 0, TransposeB = p.TransposeB ? 1 : 0,
-            BatchStrideA = p.BatchStrideA, BatchStrideB = p.BatchStrideB, BatchStrideC = p.BatchStrideC,
-            Scale = p.Alpha, Accumulate = p.Beta,
-        };
-        gemm(ImplicitGemm.Launch(p.M, p.N, p.Batch), View(p.A, spanA, "GEMM operand A"), View(p.B, spanB, "GEMM operand B"),
-            View(p.C, spanC, "GEMM result C"), shape);
     }
 
     public void Uniform(BufferView result, long count, ulong seed, ulong offset)

@@ -17,6 +17,14 @@ public struct GemmShape : IGemmOperands
     public float Scale;
     public float Accumulate;
 
+    public static GemmShape Of(in GemmProblem p) => new()
+    {
+        Rows = p.M, Columns = p.N, Depth = p.K,
+        TransposeA = p.TransposeA ? 1 : 0, TransposeB = p.TransposeB ? 1 : 0,
+        BatchStrideA = p.BatchStrideA, BatchStrideB = p.BatchStrideB, BatchStrideC = p.BatchStrideC,
+        Scale = p.Alpha, Accumulate = p.Beta,
+    };
+
     public readonly int M => Rows;
 
     public readonly int N => Columns;

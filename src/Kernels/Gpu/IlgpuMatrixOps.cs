@@ -1,0 +1,16 @@
+using Dsoup.Kernels.Nn;
+
+namespace Dsoup.Kernels.Gpu;
+
+/// <summary>
+/// The matrix-product ops of one dtype on one accelerator: on CUDA cores (<see cref="IlgpuNeuralOps{T, E}"/>),
+/// or for 16-bit dtypes on tensor cores (<see cref="IlgpuTensorCoreOps{T, E}"/>).
+/// </summary>
+internal interface IIlgpuMatrixOps
+{
+    void Gemm(in GemmProblem problem);
+
+    void Convolution(BufferView x, BufferView weight, BufferView? bias, BufferView y, ConvShape shape);
+
+    void ConvolutionBackward(BufferView x, BufferView weight, BufferView gradOutput, BufferView gradInput, BufferView gradWeight, ConvShape shape);
+}

@@ -1,0 +1,61 @@
+using Dsoup.Kernels.Gpu.Kernels;
+using Dsoup.Kernels.Gpu.TensorCores;
+using Dsoup.Kernels.Nn;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dsoup.Kernels.Gpu;
+
+/// <summary>
+/// The tensor-core kernels of one 16-bit dtype on one accelerator, loaded on first use: the matrix product and
+/// the convolutions, the ops that carry nearly all of a UNet's multiply-adds, with the CUDA-core ops' contracts.
+/// </summary>
+internal sealed class IlgpuTensorCoreOps<T, E>(IlgpuBackend backend) : IIlgpuMatrixOps
+    where T : unmanaged
+    where E : struct, ITensorCoreElement<T>
+{
+    private Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<T>, GemmShape>? gemm;
+    private Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<T>, ArrayView<T>, ConvolutionOperands>? convolution;
+    private Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<T>, ConvolutionInputGradientOperands>? convolutionInput;
+    private Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<T>, ConvolutionWeightGradientOperands>? convolutionWeight;
+
+    private Accelerator Accelerator => backend.Accelerator;
+
+    public void Gemm(in GemmProblem p)
+    {
+        gemm ??= Accelerator.LoadStreamKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<T>, GemmShape>(TensorCoreGemmKernels.Gemm<T, E>);
+        gemm(Launch(p.M, p.N, p.Batch), Bits(p.A, p.SpanA, "GEMM operand A"), Bits(p.B, p.SpanB, "GEMM operand B"),
+            backend.View<T>(p.C, p.SpanC, "GEMM result C"), GemmShape.Of(p));
+    }
+
+    public void Convolution(BufferView x, BufferView weight, BufferView? bias, BufferView y, ConvShape shape)
+    {
+        convolution ??= Accelerator.LoadStreamKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<T>, ArrayView<T>, ConvolutionOperands>(
+            TensorCoreConvolutionKernels.Forward<T, E>);
+        var result = backend.View<T>(y, shape.OutputCount, "convolution result");
+        var ops = new ConvolutionOperands(shape, bias.HasValue);
+        convolution(Launch(ops.M, ops.N, shape.Batch), Bits(x, shape.InputCount, "convolution input"),
+            Bits(weight, shape.WeightCount, "convolution weight"),
+            bias is { } b ? backend.View<T>(b, shape.OutChannels, "convolution bias") : result, result, ops);
+    }
+
+    public void ConvolutionBackward(BufferView x, BufferView weight, BufferView gradOutput, BufferView gradInput, BufferView gradWeight, ConvShape shape)
+    {
+        convolutionInput ??= Accelerator.LoadStreamKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<T>, ConvolutionInputGradientOperands>(
+            TensorCoreConvolutionKernels.BackwardInput<T, E>);
+        convolutionWeight ??= Accelerator.LoadStreamKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<T>, ConvolutionWeightGradientOperands>(
+            TensorCoreConvolutionKernels.BackwardWeight<T, E>);
+        var gradients = Bits(gradOutput, shape.OutputCount, "convolution result gradient");
+        var inputOps = new ConvolutionInputGradientOperands(shape);
+        convolutionInput(Launch(inputOps.M, inputOps.N, shape.Batch), Bits(weight, shape.WeightCount, "convolution weight"),
+            gradients, backend.View<T>(gradInput, shape.InputCount, "convolution input gradient"), inputOps);
+        var weightOps = new ConvolutionWeightGradientOperands(shape);
+        convolutionWeight(Launch(weightOps.M, weightOps.N, 1), gradients, Bits(x, shape.InputCount, "convolution input"),
+            backend.View<T>(gradWeight, shape.WeightCount, "convolution weight gradient"), weightOps);
+    }
+
+    private KernelConfig Launch(int m, int n, int batch) =>
+        TensorCoreGemm.Launch(m, n, batch, emulated: Accelerator is not ILGPU.Runtime.Cuda.CudaAccelerator);
+
+    private ArrayView<ushort> Bits(BufferView view, long count, string what) => backend.View<ushort>(view, count, what);
+}
