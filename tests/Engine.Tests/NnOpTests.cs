@@ -108,6 +108,8 @@ public class NnOpTests
         LargeAttentionCase("CausalAttentionBlocks", 1, 300, 300, 16, 1, causal: true),
         LargeAttentionCase("CausalAttentionMoreKeys", 1, 100, 300, 8, 1, causal: true),
         LargeAttentionCase("AttentionWideHeads", 1, 20, 60, 160, 2, causal: false),
+        LargeAttentionCase("AttentionHead160", 1, 70, 40, 160, 1, causal: false),
+        LargeAttentionCase("AttentionHead40Causal", 1, 66, 70, 80, 2, causal: true),
         new("MseWeighted", [new(3, 2, 2), new(3, 2, 2), new(3)], t => Ops.MseLoss(t[0], t[1], t[2]), x =>
             [Enumerable.Range(0, 3).Sum(n => x[2][n] * Enumerable.Range(0, 4).Average(j => Math.Pow(x[0][n * 4 + j] - x[1][n * 4 + j], 2))) / 3]),
     ];

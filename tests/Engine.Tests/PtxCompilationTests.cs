@@ -27,7 +27,7 @@ public class PtxCompilationTests
                 $"{kernel} calls a function PTX cannot resolve:\n{result.PTXAssembly}");
             compiled.Add($"{kernel.DeclaringType!.Name}.{kernel.Name}");
         }
-        foreach (string expected in new[] { "GemmKernels.Gemm", "TensorCoreGemmKernels.Gemm", "ReductionKernels.SumAxisPerGroup", "ElementwiseKernels.Convert", "RandomKernels.Uniform", "TiesKernels.Merge", "TiesKernels.KeyHistogram",
+        foreach (string expected in new[] { "GemmKernels.Gemm", "TensorCoreGemmKernels.Gemm", "TensorCoreConvolutionKernels.Forward", "TensorCoreConvolutionKernels.BackwardInput", "TensorCoreConvolutionKernels.BackwardWeight", "TensorCoreAttentionKernels.Forward", "ReductionKernels.SumAxisPerGroup", "ElementwiseKernels.Convert", "RandomKernels.Uniform", "TiesKernels.Merge", "TiesKernels.KeyHistogram",
             "ActivationKernels.Activate", "ActivationKernels.ActivateBackward", "SoftmaxKernels.Softmax", "SoftmaxKernels.SoftmaxBackward",
             "NormKernels.Normalize", "NormKernels.NormalizeBackwardInput", "NormKernels.NormalizeBackwardParameters",
             "LayoutKernels.CopyAxis", "LayoutKernels.SwapAxes", "LayoutKernels.Upsample", "LayoutKernels.UpsampleBackward",
@@ -54,13 +54,20 @@ public class PtxCompilationTests
     }
 
     [Fact]
-    public void TensorCoreKernelsAreInstantiatedOnlyForSixteenBitTypes()
+    public void EveryTensorCoreKernelIsInstantiatedForTheSixteenBitTypesOnlyAndIssuesMma()
     {
-        var names = GpuKernelCatalog.Instantiations()
-            .Where(m => m.DeclaringType!.Name == "TensorCoreGemmKernels")
-            .Select(m => m.GetGenericArguments()[0])
-            .ToList();
-        Assert.Equal([typeof(ILGPU.Half), typeof(ushort)], names);
+        using var context = Context.Create(builder => builder.Default().EnableAlgorithms());
+        using var backend = new PTXBackend(context, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null!);
+        var kernels = GpuKernelCatalog.Instantiations().Where(m => m.DeclaringType!.Name.StartsWith("TensorCore", StringComparison.Ordinal)).ToList();
+        Assert.Equal(10, kernels.Count); // GEMM, three convolutions, attention: f16 and bf16 each
+        foreach (MethodInfo kernel in kernels)
+        {
+            Type storage = kernel.GetGenericArguments()[0];
+            Assert.Contains(storage, new[] { typeof(ILGPU.Half), typeof(ushort) });
+            string ptx = ((PTXCompiledKernel)backend.Compile(EntryPointDescription.FromExplicitlyGroupedKernel(kernel), default)).PTXAssembly;
+            string type = storage == typeof(ushort) ? "bf16" : "f16";
+            Assert.Contains($"mma.sync.aligned.m16n8k16.row.col.f32.{type}.{type}.f32", ptx);
+        }
     }
 
     [Fact]

@@ -49,8 +49,8 @@ public sealed partial class IlgpuBackend : IBackend
         tensorCoreOps =
         [
             null,
-            new IlgpuTensorCoreOps<ILGPU.Half, F16Element>(this),
-            new IlgpuTensorCoreOps<ushort, BF16Element>(this),
+            new IlgpuTensorCoreOps<ILGPU.Half, F16Element>(this, neuralOps[1]),
+            new IlgpuTensorCoreOps<ushort, BF16Element>(this, neuralOps[2]),
         ];
         TensorCores = HasTensorCores(accelerator);
         MaxGroups = Math.Max(1, accelerator.NumMultiprocessors * Math.Max(1, accelerator.MaxNumThreadsPerMultiprocessor / GroupSize) * 4);

@@ -25,7 +25,7 @@ public sealed partial class IlgpuBackend
         Run(() => Neural(dtype).SoftmaxBackward(y, gradOutput, gradInput, shape));
 
     public void Attention(DType dtype, BufferView q, BufferView k, BufferView v, BufferView result, BufferView logSumExp, AttentionShape shape) =>
-        Run(() => Neural(dtype).Attention(q, k, v, result, logSumExp, Supported(shape)));
+        Run(() => Matrix(dtype).Attention(q, k, v, result, logSumExp, Supported(shape)));
 
     public void AttentionBackward(DType dtype, BufferView q, BufferView k, BufferView v, BufferView result, BufferView logSumExp,
         BufferView gradResult, BufferView gradQ, BufferView gradK, BufferView gradV, BufferView rowDots, AttentionShape shape) =>

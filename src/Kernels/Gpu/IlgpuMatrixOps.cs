@@ -3,8 +3,8 @@ using Dsoup.Kernels.Nn;
 namespace Dsoup.Kernels.Gpu;
 
 /// <summary>
-/// The matrix-product ops of one dtype on one accelerator: on CUDA cores (<see cref="IlgpuNeuralOps{T, E}"/>),
-/// or for 16-bit dtypes on tensor cores (<see cref="IlgpuTensorCoreOps{T, E}"/>).
+/// The matrix-product ops of one dtype on one accelerator (products, convolutions, attention): on CUDA cores
+/// (<see cref="IlgpuNeuralOps{T, E}"/>), or for 16-bit dtypes on tensor cores (<see cref="IlgpuTensorCoreOps{T, E}"/>).
 /// </summary>
 internal interface IIlgpuMatrixOps
 {
@@ -13,4 +13,6 @@ internal interface IIlgpuMatrixOps
     void Convolution(BufferView x, BufferView weight, BufferView? bias, BufferView y, ConvShape shape);
 
     void ConvolutionBackward(BufferView x, BufferView weight, BufferView gradOutput, BufferView gradInput, BufferView gradWeight, ConvShape shape);
+
+    void Attention(BufferView q, BufferView k, BufferView v, BufferView result, BufferView logSumExp, AttentionShape shape);
 }

@@ -16,8 +16,6 @@ internal interface IIlgpuNeuralOps : IIlgpuMatrixOps
 
     void SoftmaxBackward(BufferView y, BufferView gradOutput, BufferView gradInput, SoftmaxShape shape);
 
-    void Attention(BufferView q, BufferView k, BufferView v, BufferView result, BufferView logSumExp, AttentionShape shape);
-
     void AttentionBackward(BufferView q, BufferView k, BufferView v, BufferView result, BufferView logSumExp, BufferView gradResult,
         BufferView gradQ, BufferView gradK, BufferView gradV, BufferView rowDots, AttentionShape shape);
 

@@ -7,10 +7,11 @@ using ILGPU.Runtime;
 namespace Dsoup.Kernels.Gpu;
 
 /// <summary>
-/// The tensor-core kernels of one 16-bit dtype on one accelerator, loaded on first use: the matrix product and
-/// the convolutions, the ops that carry nearly all of a UNet's multiply-adds, with the CUDA-core ops' contracts.
+/// The tensor-core kernels of one 16-bit dtype on one accelerator, loaded on first use: the matrix product, the
+/// convolutions and the attention forward, the ops that carry nearly all of a UNet's multiply-adds, with the
+/// CUDA-core ops' contracts. Heads wider than the tensor-core attention takes go to <paramref name="cudaCores"/>.
 /// </summary>
-internal sealed class IlgpuTensorCoreOps<T, E>(IlgpuBackend backend) : IIlgpuMatrixOps
+internal sealed class IlgpuTensorCoreOps<T, E>(IlgpuBackend backend, IIlgpuNeuralOps cudaCores) : IIlgpuMatrixOps
     where T : unmanaged
     where E : struct, ITensorCoreElement<T>
 {
@@ -19,7 +20,11 @@ internal sealed class IlgpuTensorCoreOps<T, E>(IlgpuBackend backend) : IIlgpuMat
     private Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<T>, ConvolutionInputGradientOperands>? convolutionInput;
     private Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<T>, ConvolutionWeightGradientOperands>? convolutionWeight;
 
+    private Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<T>, ArrayView<float>, AttentionShape>? attention;
+
     private Accelerator Accelerator => backend.Accelerator;
+
+    private bool Emulated => Accelerator is not ILGPU.Runtime.Cuda.CudaAccelerator;
 
     public void Gemm(in GemmProblem p)
     {
@@ -54,8 +59,23 @@ internal sealed class IlgpuTensorCoreOps<T, E>(IlgpuBackend backend) : IIlgpuMat
             backend.View<T>(gradWeight, shape.WeightCount, "convolution weight gradient"), weightOps);
     }
 
-    private KernelConfig Launch(int m, int n, int batch) =>
-        TensorCoreGemm.Launch(m, n, batch, emulated: Accelerator is not ILGPU.Runtime.Cuda.CudaAccelerator);
+    public void Attention(BufferView q, BufferView k, BufferView v, BufferView result, BufferView logSumExp, AttentionShape shape)
+    {
+        if (shape.HeadDim > TensorCoreAttentionKernels.MaxHeadDim)
+        {
+            cudaCores.Attention(q, k, v, result, logSumExp, shape);
+            return;
+        }
+        attention ??= Accelerator.LoadStreamKernel<ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<T>, ArrayView<float>, AttentionShape>(
+            TensorCoreAttentionKernels.Forward<T, E>);
+        var config = new KernelConfig(Math.Clamp(TensorCoreAttentionKernels.Items(shape), 1, backend.MaxGroups), TensorCoreAttentionKernels.Threads,
+            MmaEmulation.Scratch(TensorCoreAttentionKernels.Threads, Emulated));
+        attention(config, Bits(q, shape.QueryCount, "attention query"), Bits(k, shape.KeyCount, "attention key"),
+            Bits(v, shape.KeyCount, "attention value"), backend.View<T>(result, shape.QueryCount, "attention result"),
+            backend.View<float>(logSumExp, shape.Rows, "attention log-sum-exp"), shape);
+    }
+
+    private KernelConfig Launch(int m, int n, int batch) => TensorCoreGemm.Launch(m, n, batch, Emulated);
 
     private ArrayView<ushort> Bits(BufferView view, long count, string what) => backend.View<ushort>(view, count, what);
 }

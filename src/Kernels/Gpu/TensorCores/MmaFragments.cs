@@ -45,4 +45,7 @@ public interface ITensorCoreElement<T> : IElement<T>
     float FromBits(uint bits);
 
     MmaC Mma(MmaA a, MmaB b, MmaC c);
+
+    /// <summary>f32 rounded to nearest even as this dtype's 16-bit pattern (to feed a product back in as an operand).</summary>
+    ushort ToBits(float value);
 }

@@ -14,6 +14,9 @@ public readonly partial struct F16Element : ITensorCoreElement<ILGPU.Half>
     public float FromBits(uint bits) => (float)MergeValues.F16ToDouble((ushort)bits);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ushort ToBits(float value) => RoundToF16(Interop.FloatAsInt(value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public MmaC Mma(MmaA a, MmaB b, MmaC c) => CudaAsm.IsSupported
         ? MmaInstruction.Issue(bfloat16: false, a, b, c)
         : MmaEmulation.Multiply<ILGPU.Half, F16Element>(a, b, c);
@@ -23,6 +26,9 @@ public readonly partial struct BF16Element : ITensorCoreElement<ushort>
 {
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public float FromBits(uint bits) => Interop.IntAsFloat(bits << 16);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ushort ToBits(float value) => Store(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public MmaC Mma(MmaA a, MmaB b, MmaC c) => CudaAsm.IsSupported

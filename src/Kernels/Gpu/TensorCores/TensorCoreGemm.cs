@@ -56,7 +56,7 @@ internal static class TensorCoreGemm
                 int gr = row0 + r, gk = k0 + 2 * kp;
                 long at0 = gr < m && gk < depth ? ops.IndexA(batch, gr, gk) : -1;
                 long at1 = gr < m && gk + 1 < depth ? ops.IndexA(batch, gr, gk + 1) : -1;
-                tileA[r * Stride + kp] = Pair(a, at0, at1);
+                tileA[r * Stride + kp] = FragmentLoads.Pair(a, at0, at1);
             }
             for (int l = 0; l < TileN * Words / Threads; l++)
             {
@@ -66,15 +66,15 @@ internal static class TensorCoreGemm
                 int gc = column0 + cc, gk = k0 + 2 * kp;
                 long at0 = gc < n && gk < depth ? ops.IndexB(batch, gk, gc) : -1;
                 long at1 = gc < n && gk + 1 < depth ? ops.IndexB(batch, gk + 1, gc) : -1;
-                tileB[cc * Stride + kp] = Pair(b, at0, at1);
+                tileB[cc * Stride + kp] = FragmentLoads.Pair(b, at0, at1);
             }
             Group.Barrier();
             for (int ks = 0; ks < Words; ks += 8)
             {
                 acc.Multiply<T, E>(
-                    LoadA(tileA, warpRow, ks, g, t), LoadA(tileA, warpRow + 16, ks, g, t),
-                    LoadB(tileB, warpColumn, ks, g, t), LoadB(tileB, warpColumn + 8, ks, g, t),
-                    LoadB(tileB, warpColumn + 16, ks, g, t), LoadB(tileB, warpColumn + 24, ks, g, t));
+                    FragmentLoads.A(tileA, Stride, warpRow, ks, g, t), FragmentLoads.A(tileA, Stride, warpRow + 16, ks, g, t),
+                    FragmentLoads.B(tileB, Stride, warpColumn, ks, g, t), FragmentLoads.B(tileB, Stride, warpColumn + 8, ks, g, t),
+                    FragmentLoads.B(tileB, Stride, warpColumn + 16, ks, g, t), FragmentLoads.B(tileB, Stride, warpColumn + 24, ks, g, t));
             }
             Group.Barrier();
         }
@@ -108,28 +108,5 @@ internal static class TensorCoreGemm
                 }
             }
         }
-    }
-
-    /// <summary>Two entries packed low-first into one word; an index of −1 stands for zero.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static uint Pair(ArrayView<ushort> source, long at0, long at1)
-    {
-        uint low = at0 >= 0 ? source[at0] : 0u;
-        uint high = at1 >= 0 ? source[at1] : 0u;
-        return low | (high << 16);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static MmaA LoadA(ArrayView<uint> tile, int row, int ks, int g, int t)
-    {
-        int top = (row + g) * Stride + ks + t, bottom = top + 8 * Stride;
-        return new MmaA { R0 = tile[top], R1 = tile[bottom], R2 = tile[top + 4], R3 = tile[bottom + 4] };
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static MmaB LoadB(ArrayView<uint> tile, int column, int ks, int g, int t)
-    {
-        int at = (column + g) * Stride + ks + t;
-        return new MmaB { R0 = tile[at], R1 = tile[at + 4] };
     }
 }
