@@ -2,11 +2,13 @@
 # GPU check in one call. The GPU machine has no .NET SDK and no network, so it runs in two halves:
 #   scripts/gpu-check.sh pack   here: publish dsoup and pack the .NET runtime into .gpu/ (git-ignored, ~35 MiB)
 #   scripts/gpu-check.sh        there (device tool, carry [".gpu"]): self-check every op family on CUDA against
-#                               the CPU backend, GEMM GFLOP/s on the GPU and the CPU, NN ops (conv, fused attention,
-#                               pointwise) at SD 1.5 shapes, SD 1.5 sampling at 512×512 (synthetic weights; UNet
-#                               s/step with guidance, VAE decode, peak memory), the soup workflow (demo --quick:
-#                               training, greedy soup, eval with images), merge throughput, TIES on the
-#                               GPU against the CPU merger (bytes and speed); summary in $OUT.
+#                               the CPU backend, GEMM GFLOP/s on the GPU (f16/bf16 on tensor cores against CUDA
+#                               cores) and the CPU, NN ops (conv, fused attention, pointwise) at SD 1.5 shapes,
+#                               SD 1.5 sampling at 512×512 (synthetic weights; UNet s/step with guidance, VAE
+#                               decode, peak device memory), one SD 1.5 training step at 512×512 (bf16,
+#                               checkpointing), the soup workflow (demo --quick: training, greedy soup, eval with
+#                               images), merge throughput, TIES on the GPU against the CPU merger (bytes, speed,
+#                               fraction of the host-to-device copy rate); summary in $OUT.
 # Where an SDK is present it also builds and runs the CUDA op tests (DSOUP_TEST_DEVICES=cuda). Fits in about 8 minutes.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -60,13 +62,14 @@ log "== devices"
 log "== self-check: every op family on cuda against the CPU backend"
 timeout 180 "${DSOUP[@]}" devices --check --device cuda 2>&1 | tee -a "$summary"
 
-log "== GEMM GFLOP/s (median of 5): cuda f32, cuda f16, then the CPU in the same run"
-timeout 120 "${DSOUP[@]}" bench gemm --device cuda --sizes 1024,2048,4096,4096x320x320 --dtype f32 --repeat 5 2>&1 | tee -a "$summary"
-timeout 60 "${DSOUP[@]}" bench gemm --device cuda --sizes 1024,4096 --dtype f16 --repeat 5 2>&1 | tee -a "$summary"
+log "== GEMM GFLOP/s (median of 5): cuda f32; f16 and bf16 on tensor cores and on CUDA cores; then the CPU"
+timeout 90 "${DSOUP[@]}" bench gemm --device cuda --sizes 1024,4096,4096x320x320 --dtype f32 --repeat 5 2>&1 | tee -a "$summary"
+timeout 60 "${DSOUP[@]}" bench gemm --device cuda --sizes 1024,4096,8192,4096x320x320 --dtype f16 --repeat 5 2>&1 | tee -a "$summary"
+timeout 45 "${DSOUP[@]}" bench gemm --device cuda --sizes 4096 --dtype bf16 --repeat 5 2>&1 | tee -a "$summary"
 timeout 90 "${DSOUP[@]}" bench gemm --device cpu --sizes 1024,4096x320x320 --dtype f32 --repeat 3 2>&1 | tee -a "$summary"
 
 log "== NN ops at SD 1.5 shapes on cuda: conv 3×3, fused attention (self 4096², cross 4096×77) against its GEMMs alone, pointwise"
-timeout 150 "${DSOUP[@]}" bench ops --device cuda --repeat 3 2>&1 | tee -a "$summary"
+timeout 120 "${DSOUP[@]}" bench ops --device cuda --repeat 3 2>&1 | tee -a "$summary"
 
 work=$(mktemp -d /dev/shm/dsoup-gpu-check-XXXX 2>/dev/null || mktemp -d)
 clip=$( [ -d .gpu/clip ] && echo .gpu/clip || echo ../shared/clip )
@@ -76,7 +79,12 @@ for precision in f16 f32; do
     timeout 200 "${DSOUP[@]}" sample -m "$work/sd15.safetensors" --tokenizer "$clip" -p "a lighthouse at dusk" --steps 4 \
         --device cuda --precision $precision -o "$work/out-$precision" 2>&1 | grep -E "^loaded|^text encoder|error" | sed "s/^/$precision: /" | tee -a "$summary"
 done
-rm -rf "$work/sd15.safetensors" "$work"/out-*
+rm -rf "$work"/out-*
+
+log "== one SD 1.5 training step at 512×512 on cuda: batch 1, bf16, gradient checkpointing (3 steps on 4 images; the rate includes the first step)"
+timeout 240 "${DSOUP[@]}" train -m "$work/sd15.safetensors" --tokenizer "$clip" --data embedded --max-examples 4 --resolution 512 --steps 3 --precision bf16 \
+    --gradient-checkpointing --checkpoint-every 1000 --device cuda -o "$work/run" 2>&1 | tr '\r' '\n' | grep -E "it/s|s/it|step 3|peak|error" | tail -3 | tee -a "$summary"
+rm -rf "$work/sd15.safetensors" "$work/run"
 
 log "== the Diffusion Soup workflow on cuda (demo --quick: autoencoder, UNet training, soups, greedy search, eval with images)"
 timeout 240 "${DSOUP[@]}" demo --quick --device cuda 2>&1 | grep -E "^stages|^demo finished|error|failed" | tee -a "$summary"

@@ -1,6 +1,7 @@
 using Dsoup.Engine.Checkpoints;
 using System.CommandLine;
 using System.Globalization;
+using Dsoup.Kernels.Gpu;
 using Dsoup.Engine;
 using Dsoup.Engine.Devices;
 using Dsoup.Engine.Tensors;
@@ -150,6 +151,13 @@ internal static class BenchCommand
                 o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{what}{inputBytes / merge / 1e9,7:F2} GB/s  {merge,6:F2} s"));
                 o.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"merge / read ceiling = {read / merge:F2}; IO lower bound max(read, write) = {Math.Max(read, write):F2} s, merge reaches {Math.Max(read, write) / merge:P0} of it"));
+                if (device?.Backend is IlgpuBackend accelerator && accelerator.Accelerator.AcceleratorType != ILGPU.Runtime.AcceleratorType.CPU)
+                {
+                    // A device-side merge moves every input byte over the bus: that copy is its own ceiling.
+                    double upload = UploadBandwidth.Measure(accelerator, 256 << 20, 5);
+                    o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"host-to-device copy, page-locked, 256 MiB  {upload / 1e9,7:F2} GB/s"));
+                    o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"merge / host-to-device ceiling = {inputBytes / merge / upload:P0}"));
+                }
             }
             finally
             {
@@ -243,6 +251,9 @@ internal static class BenchCommand
             Device device = context.Device(result);
             DType type = DTypeInfo.Parse(result.GetValue(dtype) ?? "f32");
             context.Output.WriteLine($"device {device.Name}: {device.Description}");
+            // 16-bit products on an accelerator with tensor cores are timed on both paths, in the same process.
+            var ilgpu = device.Backend as IlgpuBackend;
+            bool[] paths = ilgpu is not null && type != DType.F32 && IlgpuBackend.HasTensorCores(ilgpu.Accelerator) ? [true, false] : [ilgpu?.TensorCores ?? false];
             foreach (string size in result.GetValue(sizes)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 int[] d = size.Split('x').Select(int.Parse).ToArray();
@@ -254,9 +265,21 @@ internal static class BenchCommand
                     using Tensor c = Ops.MatMul(a, b);
                     device.Synchronize();
                 }
-                Once();
-                double seconds = Measure.MedianSeconds(Math.Max(1, result.GetValue(repeat)), Once);
-                context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{m}×{n}×{k} {type.Name()}: {2.0 * m * n * k / seconds / 1e9,8:F1} GFLOP/s ({seconds * 1e3:F2} ms)"));
+                var rates = new List<double>();
+                foreach (bool tensorCores in paths)
+                {
+                    ilgpu?.TensorCores = tensorCores;
+                    Once();
+                    double seconds = Measure.MedianSeconds(Math.Max(1, result.GetValue(repeat)), Once);
+                    rates.Add(2.0 * m * n * k / seconds / 1e9);
+                    string path = ilgpu is null || type == DType.F32 ? "" : tensorCores ? " tensor cores" : " CUDA cores";
+                    context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{m}×{n}×{k} {type.Name()}{path}: {rates[^1],8:F1} GFLOP/s ({seconds * 1e3:F2} ms)"));
+                }
+                if (rates.Count == 2)
+                {
+                    context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{m}×{n}×{k} {type.Name()}: tensor cores {rates[0] / rates[1]:F1}× the CUDA cores"));
+                }
+                ilgpu?.TensorCores = paths[0];
             }
             return 0;
         }));

@@ -81,7 +81,7 @@ internal static class SampleCommand
             SamplingTimings t = images.Timings;
             context.Error.WriteLine(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"text encoder {t.TextEncoder:F2} s; UNet {t.Steps.Count} steps, median {t.MedianStep:F2} s/step{(settings.CfgScale > 1 ? " with guidance" : "")}; " +
-                $"VAE decode {t.Decode:F2} s; peak memory {Units.Bytes(System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64)}"));
+                $"VAE decode {t.Decode:F2} s; peak memory {Units.Bytes(System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64)}{DeviceMemory.Peak(sd.Device)}"));
             string folder = result.GetValue(output)!;
             Directory.CreateDirectory(folder);
             string modelName = Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(modelPath));

@@ -113,6 +113,7 @@ internal static class TrainCommand
             {
                 context.Error.WriteLine($"{run.SkippedImages} unreadable images were skipped");
             }
+            context.Error.WriteLine($"peak host memory {Units.Bytes(System.Diagnostics.Process.GetCurrentProcess().PeakWorkingSet64)}{DeviceMemory.Peak(context.Device(result))}");
             context.Output.WriteLine(run.ModelPath);
             return 0;
         }));

@@ -84,6 +84,10 @@ public sealed partial class IlgpuBackend : IBackend
     /// <summary>Bytes of freed device memory the pool keeps for reuse.</summary>
     public long PooledBytes => pool.CachedBytes;
 
+    public long PeakDeviceBytes => pool.PeakHeldBytes;
+
+    public void ResetPeakMemory() => pool.ResetPeak();
+
     internal IIlgpuTypedOps Ops(DType dtype) => typedOps[(int)dtype];
 
     /// <summary>The matrix products of <paramref name="dtype"/>: on tensor cores where <see cref="TensorCores"/> allows, else on CUDA cores.</summary>

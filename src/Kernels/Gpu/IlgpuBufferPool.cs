@@ -24,6 +24,12 @@ internal sealed class IlgpuBufferPool : IDisposable
     /// <summary>Bytes held in the cache, ready for reuse.</summary>
     public long CachedBytes { get; private set; }
 
+    /// <summary>Bytes allocated from the driver and not yet given back: in use plus cached.</summary>
+    public long HeldBytes { get; private set; }
+
+    /// <summary>The most <see cref="HeldBytes"/> has been: the device memory dsoup needed at its peak.</summary>
+    public long PeakHeldBytes { get; private set; }
+
     public static long SizeClass(long bytes)
     {
         if (bytes <= SmallestClass)
@@ -48,14 +54,30 @@ internal sealed class IlgpuBufferPool : IDisposable
                 return stack.Pop();
             }
         }
+        MemoryBuffer1D<byte, Stride1D.Dense> memory;
         try
         {
-            return accelerator.Allocate1D<byte>(size);
+            memory = accelerator.Allocate1D<byte>(size);
         }
         catch (Exception ex) when (ex is OutOfMemoryException or AcceleratorException)
         {
             Trim();
-            return accelerator.Allocate1D<byte>(size);
+            memory = accelerator.Allocate1D<byte>(size);
+        }
+        lock (gate)
+        {
+            HeldBytes += size;
+            PeakHeldBytes = Math.Max(PeakHeldBytes, HeldBytes);
+        }
+        return memory;
+    }
+
+    /// <summary>Starts a new peak from what is held now (say, before a sampling run).</summary>
+    public void ResetPeak()
+    {
+        lock (gate)
+        {
+            PeakHeldBytes = HeldBytes;
         }
     }
 
@@ -81,7 +103,9 @@ internal sealed class IlgpuBufferPool : IDisposable
             {
                 while (stack.Count > 0)
                 {
-                    stack.Pop().Dispose();
+                    var memory = stack.Pop();
+                    HeldBytes -= memory.Length;
+                    memory.Dispose();
                 }
             }
             CachedBytes = 0;
