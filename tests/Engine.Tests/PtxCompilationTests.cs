@@ -27,7 +27,7 @@ public class PtxCompilationTests
                 $"{kernel} calls a function PTX cannot resolve:\n{result.PTXAssembly}");
             compiled.Add($"{kernel.DeclaringType!.Name}.{kernel.Name}");
         }
-        foreach (string expected in new[] { "GemmKernels.Gemm", "TensorCoreGemmKernels.Gemm", "TensorCoreConvolutionKernels.Forward", "TensorCoreConvolutionKernels.BackwardInput", "TensorCoreConvolutionKernels.BackwardWeight", "TensorCoreAttentionKernels.Forward", "ReductionKernels.SumAxisPerGroup", "ElementwiseKernels.Convert", "RandomKernels.Uniform", "TiesKernels.Merge", "TiesKernels.KeyHistogram",
+        foreach (string expected in new[] { "GemmKernels.Gemm", "TensorCoreGemmKernels.Gemm", "TensorCoreConvolutionKernels.Forward", "TensorCoreConvolutionKernels.BackwardInput", "TensorCoreConvolutionKernels.BackwardWeight", "TensorCoreAttentionKernels.Forward", "TensorCoreAttentionBackwardKernels.Query", "TensorCoreAttentionBackwardKernels.KeyValue", "ReductionKernels.SumAxisPerGroup", "ElementwiseKernels.Convert", "RandomKernels.Uniform", "TiesKernels.Merge", "TiesKernels.KeyHistogram",
             "ActivationKernels.Activate", "ActivationKernels.ActivateBackward", "SoftmaxKernels.Softmax", "SoftmaxKernels.SoftmaxBackward",
             "NormKernels.Normalize", "NormKernels.NormalizeBackwardInput", "NormKernels.NormalizeBackwardParameters",
             "LayoutKernels.CopyAxis", "LayoutKernels.SwapAxes", "LayoutKernels.Upsample", "LayoutKernels.UpsampleBackward",
@@ -59,7 +59,7 @@ public class PtxCompilationTests
         using var context = Context.Create(builder => builder.Default().EnableAlgorithms());
         using var backend = new PTXBackend(context, CudaArchitecture.SM_90, CudaInstructionSet.ISA_80, null!);
         var kernels = GpuKernelCatalog.Instantiations().Where(m => m.DeclaringType!.Name.StartsWith("TensorCore", StringComparison.Ordinal)).ToList();
-        Assert.Equal(10, kernels.Count); // GEMM, three convolutions, attention: f16 and bf16 each
+        Assert.Equal(14, kernels.Count); // GEMM, three convolutions, attention forward and its two backward kernels: f16 and bf16 each
         foreach (MethodInfo kernel in kernels)
         {
             Type storage = kernel.GetGenericArguments()[0];

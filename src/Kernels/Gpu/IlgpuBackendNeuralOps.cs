@@ -29,7 +29,7 @@ public sealed partial class IlgpuBackend
 
     public void AttentionBackward(DType dtype, BufferView q, BufferView k, BufferView v, BufferView result, BufferView logSumExp,
         BufferView gradResult, BufferView gradQ, BufferView gradK, BufferView gradV, BufferView rowDots, AttentionShape shape) =>
-        Run(() => Neural(dtype).AttentionBackward(q, k, v, result, logSumExp, gradResult, gradQ, gradK, gradV, rowDots, Supported(shape)));
+        Run(() => Matrix(dtype).AttentionBackward(q, k, v, result, logSumExp, gradResult, gradQ, gradK, gradV, rowDots, Supported(shape)));
 
     /// <summary>The fused kernels keep a head's row per thread in local memory, which bounds the head width.</summary>
     private static AttentionShape Supported(AttentionShape shape) => shape.HeadDim <= AttentionKernels.MaxHeadDim

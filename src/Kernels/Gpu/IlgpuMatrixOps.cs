@@ -15,4 +15,7 @@ internal interface IIlgpuMatrixOps
     void ConvolutionBackward(BufferView x, BufferView weight, BufferView gradOutput, BufferView gradInput, BufferView gradWeight, ConvShape shape);
 
     void Attention(BufferView q, BufferView k, BufferView v, BufferView result, BufferView logSumExp, AttentionShape shape);
+
+    void AttentionBackward(BufferView q, BufferView k, BufferView v, BufferView result, BufferView logSumExp, BufferView gradResult,
+        BufferView gradQ, BufferView gradK, BufferView gradV, BufferView rowDots, AttentionShape shape);
 }

@@ -16,9 +16,6 @@ internal interface IIlgpuNeuralOps : IIlgpuMatrixOps
 
     void SoftmaxBackward(BufferView y, BufferView gradOutput, BufferView gradInput, SoftmaxShape shape);
 
-    void AttentionBackward(BufferView q, BufferView k, BufferView v, BufferView result, BufferView logSumExp, BufferView gradResult,
-        BufferView gradQ, BufferView gradK, BufferView gradV, BufferView rowDots, AttentionShape shape);
-
     void Normalize(BufferView x, BufferView weight, BufferView bias, BufferView y, BufferView mean, BufferView rstd, NormShape shape, float eps);
 
     void NormalizeBackward(BufferView x, BufferView weight, BufferView mean, BufferView rstd, BufferView gradOutput,
