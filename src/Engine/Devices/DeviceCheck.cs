@@ -30,9 +30,13 @@ public static class DeviceCheck
                 results.Add(Compare(name, dtype, device, cpu, build));
             }
         }
-        results.Add(Compare("MatMul backward (dA, dB)", DType.F32, device, cpu, Backward));
-        results.Add(Compare("Conv2d → GroupNorm → SiLU backward (dx, dW, dγ)", DType.F32, device, cpu, NetworkBackward));
-        results.Add(Compare("Attention backward, causal and cross (dq, dk, dv)", DType.F32, device, cpu, AttentionBackward));
+        // In every dtype: the 16-bit backward passes run on the tensor-core kernels where the device has them.
+        foreach (DType dtype in DTypeInfo.All)
+        {
+            results.Add(Compare("MatMul backward (dA, dB)", dtype, device, cpu, Backward));
+            results.Add(Compare("Conv2d → GroupNorm → SiLU backward (dx, dW, dγ)", dtype, device, cpu, NetworkBackward));
+            results.Add(Compare("Attention backward, causal and cross (dq, dk, dv)", dtype, device, cpu, AttentionBackward));
+        }
         return results;
     }
 

@@ -52,7 +52,7 @@ public sealed partial class IlgpuBackend : IBackend
             new IlgpuTensorCoreOps<ILGPU.Half, F16Element>(this, neuralOps[1]),
             new IlgpuTensorCoreOps<ushort, BF16Element>(this, neuralOps[2]),
         ];
-        TensorCores = HasTensorCores(accelerator);
+        TensorCores = HasTensorCores(accelerator) && Environment.GetEnvironmentVariable("DSOUP_TENSOR_CORES") != "0";
         MaxGroups = Math.Max(1, accelerator.NumMultiprocessors * Math.Max(1, accelerator.MaxNumThreadsPerMultiprocessor / GroupSize) * 4);
     }
 
@@ -67,7 +67,8 @@ public sealed partial class IlgpuBackend : IBackend
     /// <summary>
     /// Whether f16 and bf16 matrix products run on the tensor-core kernels (<c>mma.sync</c>). On by default on
     /// CUDA devices of compute capability 8.0 or newer, and on the CPU simulator, which emulates the instruction
-    /// so that the same kernels are tested without a GPU. Settable, so benchmarks can compare with the CUDA-core path.
+    /// so that the same kernels are tested without a GPU. <c>DSOUP_TENSOR_CORES=0</c> turns it off for the process (the
+    /// CUDA-core kernels then run everything); settable, so benchmarks can compare the two paths.
     /// </summary>
     public bool TensorCores { get; set; }
 

@@ -43,6 +43,7 @@ public static class TensorCoreAttentionBackwardKernels
         var valueTile = SharedMemory.Allocate<uint>(TileRows * Stride);                           // [key][channel pair]
         var statistics = SharedMemory.Allocate<float>(2 * BlockRows);                             // LSE, then D, per query
         var gradient = LocalMemory.Allocate<float>(AttentionTiles.MaxHeadDim / 2);
+        var scratch = MmaEmulation.View();
         int tid = Group.IdxX, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
         int words = AttentionTiles.Words(s.HeadDim), tiles = AttentionTiles.OutputTiles(s.HeadDim);
         int blocks = (s.Queries + BlockRows - 1) / BlockRows;
@@ -87,12 +88,9 @@ public static class TensorCoreAttentionBackwardKernels
                 MmaC s0 = default, s1 = default, dp0 = default, dp1 = default;
                 for (int kw = 0; kw < words; kw += 8)
                 {
-                    MmaA query = FragmentLoads.A(queryTile, Stride, warp * 16, kw, g, t);
-                    MmaA grad = FragmentLoads.A(gradTile, Stride, warp * 16, kw, g, t);
-                    s0 = e.Mma(query, FragmentLoads.B(keyTile, Stride, 0, kw, g, t), s0);
-                    s1 = e.Mma(query, FragmentLoads.B(keyTile, Stride, 8, kw, g, t), s1);
-                    dp0 = e.Mma(grad, FragmentLoads.B(valueTile, Stride, 0, kw, g, t), dp0);
-                    dp1 = e.Mma(grad, FragmentLoads.B(valueTile, Stride, 8, kw, g, t), dp1);
+                    (s0, s1, dp0, dp1) = ScoresAndGradients<T, E>(
+                        FragmentLoads.A(queryTile, Stride, warp * 16, kw, g, t), FragmentLoads.A(gradTile, Stride, warp * 16, kw, g, t),
+                        keyTile, valueTile, kw, g, t, s0, s1, dp0, dp1, scratch);
                 }
                 int key = j0 + 2 * t;
                 MmaC p0 = AttentionScores.RowProbabilities(
@@ -101,7 +99,7 @@ public static class TensorCoreAttentionBackwardKernels
                     AttentionScores.Masked(s1, key + 8 < visible0, key + 9 < visible0, key + 8 < visible1, key + 9 < visible1, s.Scale), lse0, lse1);
                 MmaA gradScores = AttentionTiles.Operand<T, E>(
                     AttentionScores.RowGradient(p0, dp0, dot0, dot1), AttentionScores.RowGradient(p1, dp1, dot0, dot1));
-                AttentionTiles.Accumulate<T, E>(gradient, gradScores, keyColumns, Transposed, 0, tiles, g, t);
+                AttentionTiles.Accumulate<T, E>(gradient, gradScores, keyColumns, Transposed, 0, tiles, g, t, scratch);
             }
             if (row0 < s.Queries)
             {
@@ -120,7 +118,6 @@ public static class TensorCoreAttentionBackwardKernels
         where T : unmanaged
         where E : struct, ITensorCoreElement<T>
     {
-        var e = default(E);
         var keyTile = SharedMemory.Allocate<uint>(BlockRows * Stride);                            // [key][channel pair]
         var valueTile = SharedMemory.Allocate<uint>(BlockRows * Stride);                          // [key][channel pair]
         var queryTile = SharedMemory.Allocate<uint>(TileRows * Stride);                           // [query][channel pair]
@@ -130,6 +127,7 @@ public static class TensorCoreAttentionBackwardKernels
         var statistics = SharedMemory.Allocate<float>(2 * TileRows);                              // LSE, then D, per query
         var gradKey = LocalMemory.Allocate<float>(AttentionTiles.MaxHeadDim / 2);
         var gradValue = LocalMemory.Allocate<float>(AttentionTiles.MaxHeadDim / 2);
+        var scratch = MmaEmulation.View();
         int tid = Group.IdxX, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
         int words = AttentionTiles.Words(s.HeadDim), tiles = AttentionTiles.OutputTiles(s.HeadDim);
         int blocks = (s.Keys + BlockRows - 1) / BlockRows;
@@ -162,12 +160,9 @@ public static class TensorCoreAttentionBackwardKernels
                 MmaC s0 = default, s1 = default, dp0 = default, dp1 = default;
                 for (int kw = 0; kw < words; kw += 8)
                 {
-                    MmaA key = FragmentLoads.A(keyTile, Stride, warp * 16, kw, g, t);
-                    MmaA value = FragmentLoads.A(valueTile, Stride, warp * 16, kw, g, t);
-                    s0 = e.Mma(key, FragmentLoads.B(queryTile, Stride, 0, kw, g, t), s0);
-                    s1 = e.Mma(key, FragmentLoads.B(queryTile, Stride, 8, kw, g, t), s1);
-                    dp0 = e.Mma(value, FragmentLoads.B(gradTile, Stride, 0, kw, g, t), dp0);
-                    dp1 = e.Mma(value, FragmentLoads.B(gradTile, Stride, 8, kw, g, t), dp1);
+                    (s0, s1, dp0, dp1) = ScoresAndGradients<T, E>(
+                        FragmentLoads.A(keyTile, Stride, warp * 16, kw, g, t), FragmentLoads.A(valueTile, Stride, warp * 16, kw, g, t),
+                        queryTile, gradTile, kw, g, t, s0, s1, dp0, dp1, scratch);
                 }
                 // Transposed tiles: rows are keys (g, g+8), columns queries (2t, 2t+1 of each 8).
                 int query = i0 + 2 * t;
@@ -177,15 +172,42 @@ public static class TensorCoreAttentionBackwardKernels
                 MmaC p1 = AttentionScores.ColumnProbabilities(AttentionScores.Masked(s1,
                     Sees(s, query + 8, key0), Sees(s, query + 9, key0), Sees(s, query + 8, key1), Sees(s, query + 9, key1), s.Scale),
                     statistics[2 * t + 8], statistics[2 * t + 9]);
-                AttentionTiles.Accumulate<T, E>(gradValue, AttentionTiles.Operand<T, E>(p0, p1), gradColumns, Transposed, 0, tiles, g, t);
+                AttentionTiles.Accumulate<T, E>(gradValue, AttentionTiles.Operand<T, E>(p0, p1), gradColumns, Transposed, 0, tiles, g, t, scratch);
                 MmaA gradScores = AttentionTiles.Operand<T, E>(
                     AttentionScores.ColumnGradient(p0, dp0, statistics[TileRows + 2 * t], statistics[TileRows + 2 * t + 1]),
                     AttentionScores.ColumnGradient(p1, dp1, statistics[TileRows + 2 * t + 8], statistics[TileRows + 2 * t + 9]));
-                AttentionTiles.Accumulate<T, E>(gradKey, gradScores, queryColumns, Transposed, 0, tiles, g, t);
+                AttentionTiles.Accumulate<T, E>(gradKey, gradScores, queryColumns, Transposed, 0, tiles, g, t, scratch);
             }
             StoreKey<T, E>(gradK, gradV, gradKey, gradValue, s, batch, head, key0, 0, t);
             StoreKey<T, E>(gradK, gradV, gradKey, gradValue, s, batch, head, key1, 2, t);
         }
+    }
+
+    /// <summary>
+    /// One 16-deep step of the two products both kernels need, against 16 columns each (one emulation batch):
+    /// scores += first · <paramref name="firstColumns"/>ᵀ and score gradients += second · <paramref name="secondColumns"/>ᵀ.
+    /// </summary>
+    private static (MmaC, MmaC, MmaC, MmaC) ScoresAndGradients<T, E>(MmaA first, MmaA second, ArrayView<uint> firstColumns, ArrayView<uint> secondColumns,
+        int word, int g, int t, MmaC s0, MmaC s1, MmaC dp0, MmaC dp1, ArrayView<uint> scratch)
+        where T : unmanaged
+        where E : struct, ITensorCoreElement<T>
+    {
+        var e = default(E);
+        MmaB f0 = FragmentLoads.B(firstColumns, Stride, 0, word, g, t), f1 = FragmentLoads.B(firstColumns, Stride, 8, word, g, t);
+        MmaB s0b = FragmentLoads.B(secondColumns, Stride, 0, word, g, t), s1b = FragmentLoads.B(secondColumns, Stride, 8, word, g, t);
+        MmaEmulation.Publish(scratch, first, 0);
+        MmaEmulation.Publish(scratch, second, 4);
+        MmaEmulation.Publish(scratch, f0, 8);
+        MmaEmulation.Publish(scratch, f1, 10);
+        MmaEmulation.Publish(scratch, s0b, 12);
+        MmaEmulation.Publish(scratch, s1b, 14);
+        MmaEmulation.Exchange();
+        s0 = e.Mma(first, 0, f0, 8, s0, scratch);
+        s1 = e.Mma(first, 0, f1, 10, s1, scratch);
+        dp0 = e.Mma(second, 4, s0b, 12, dp0, scratch);
+        dp1 = e.Mma(second, 4, s1b, 14, dp1, scratch);
+        MmaEmulation.Exchange();
+        return (s0, s1, dp0, dp1);
     }
 
     /// <summary>Whether query <paramref name="query"/> (possibly past the last) attends to key <paramref name="key"/> (possibly past the last).</summary>

@@ -37,6 +37,7 @@ public static class TensorCoreAttentionKernels
         var keyTile = SharedMemory.Allocate<uint>(KeyRows * Stride);                        // [key][channel pair]
         var valueTile = SharedMemory.Allocate<uint>(AttentionTiles.MaxHeadDim * ValueStride); // [channel][key pair]
         var output = LocalMemory.Allocate<float>(AttentionTiles.MaxHeadDim / 2);
+        var scratch = MmaEmulation.View();
         int tid = Group.IdxX, warp = tid >> 5, lane = tid & 31, g = lane >> 2, t = lane & 3;
         int words = AttentionTiles.Words(s.HeadDim), tiles = AttentionTiles.OutputTiles(s.HeadDim);
         int blocks = (s.Queries + QueryRows - 1) / QueryRows;
@@ -62,10 +63,19 @@ public static class TensorCoreAttentionKernels
                 for (int kw = 0; kw < words; kw += 8)
                 {
                     MmaA a = FragmentLoads.A(queryTile, Stride, warp * 16, kw, g, t);
-                    s0 = e.Mma(a, FragmentLoads.B(keyTile, Stride, 0, kw, g, t), s0);
-                    s1 = e.Mma(a, FragmentLoads.B(keyTile, Stride, 8, kw, g, t), s1);
-                    s2 = e.Mma(a, FragmentLoads.B(keyTile, Stride, 16, kw, g, t), s2);
-                    s3 = e.Mma(a, FragmentLoads.B(keyTile, Stride, 24, kw, g, t), s3);
+                    MmaB b0 = FragmentLoads.B(keyTile, Stride, 0, kw, g, t), b1 = FragmentLoads.B(keyTile, Stride, 8, kw, g, t);
+                    MmaB b2 = FragmentLoads.B(keyTile, Stride, 16, kw, g, t), b3 = FragmentLoads.B(keyTile, Stride, 24, kw, g, t);
+                    MmaEmulation.Publish(scratch, a, 0);
+                    MmaEmulation.Publish(scratch, b0, 4);
+                    MmaEmulation.Publish(scratch, b1, 6);
+                    MmaEmulation.Publish(scratch, b2, 8);
+                    MmaEmulation.Publish(scratch, b3, 10);
+                    MmaEmulation.Exchange();
+                    s0 = e.Mma(a, 0, b0, 4, s0, scratch);
+                    s1 = e.Mma(a, 0, b1, 6, s1, scratch);
+                    s2 = e.Mma(a, 0, b2, 8, s2, scratch);
+                    s3 = e.Mma(a, 0, b3, 10, s3, scratch);
+                    MmaEmulation.Exchange();
                 }
                 int key = j0 + 2 * t;
                 s0 = AttentionScores.Masked(s0, key < visible0, key + 1 < visible0, key < visible1, key + 1 < visible1, s.Scale);
@@ -92,8 +102,8 @@ public static class TensorCoreAttentionKernels
                     output[4 * c + 3] *= correction1;
                 }
                 // The score accumulators of two neighbouring 8-key tiles are, packed, the A fragment of 16 keys.
-                AttentionTiles.Accumulate<T, E>(output, AttentionTiles.Operand<T, E>(s0, s1), valueTile, ValueStride, 0, tiles, g, t);
-                AttentionTiles.Accumulate<T, E>(output, AttentionTiles.Operand<T, E>(s2, s3), valueTile, ValueStride, 8, tiles, g, t);
+                AttentionTiles.Accumulate<T, E>(output, AttentionTiles.Operand<T, E>(s0, s1), valueTile, ValueStride, 0, tiles, g, t, scratch);
+                AttentionTiles.Accumulate<T, E>(output, AttentionTiles.Operand<T, E>(s2, s3), valueTile, ValueStride, 8, tiles, g, t, scratch);
             }
             sum0 = AttentionScores.QuadSum(sum0);
             sum1 = AttentionScores.QuadSum(sum1);

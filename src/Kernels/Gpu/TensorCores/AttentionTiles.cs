@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Dsoup.Kernels.Nn;
 using ILGPU;
+using ILGPU.Runtime.Cuda;
 
 namespace Dsoup.Kernels.Gpu.TensorCores;
 
@@ -80,22 +81,32 @@ internal static class AttentionTiles
         R3 = Pack<T, E>(high.C2, high.C3),
     };
 
-    /// <summary>acc[8c..8c+7 columns] += a · B for each output tile c, the accumulators in local memory (4 floats per tile).</summary>
+    /// <summary>acc[8c..8c+7 columns] += a · B for each output tile c (one emulation batch), the accumulators in local memory (4 floats per tile).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Accumulate<T, E>(ArrayView<float> acc, MmaA a, ArrayView<uint> tile, int stride, int word, int tiles, int g, int t)
+    public static void Accumulate<T, E>(ArrayView<float> acc, MmaA a, ArrayView<uint> tile, int stride, int word, int tiles, int g, int t, ArrayView<uint> scratch)
         where T : unmanaged
         where E : struct, ITensorCoreElement<T>
     {
         var e = default(E);
+        if (!CudaAsm.IsSupported)
+        {
+            MmaEmulation.Publish(scratch, a, 0);
+            for (int c = 0; c < tiles; c++)
+            {
+                MmaEmulation.Publish(scratch, FragmentLoads.B(tile, stride, 8 * c, word, g, t), 4 + 2 * c);
+            }
+        }
+        MmaEmulation.Exchange();
         for (int c = 0; c < tiles; c++)
         {
             var o = new MmaC { C0 = acc[4 * c], C1 = acc[4 * c + 1], C2 = acc[4 * c + 2], C3 = acc[4 * c + 3] };
-            o = e.Mma(a, FragmentLoads.B(tile, stride, 8 * c, word, g, t), o);
+            o = e.Mma(a, 0, FragmentLoads.B(tile, stride, 8 * c, word, g, t), 4 + 2 * c, o, scratch);
             acc[4 * c] = o.C0;
             acc[4 * c + 1] = o.C1;
             acc[4 * c + 2] = o.C2;
             acc[4 * c + 3] = o.C3;
         }
+        MmaEmulation.Exchange();
     }
 
     /// <summary>Writes one row's channels this lane holds (2 per 8-channel tile, accumulator half 0 or 2), times <paramref name="scale"/>.</summary>

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using ILGPU;
 
 namespace Dsoup.Kernels.Gpu.TensorCores;
 
@@ -44,7 +45,11 @@ public interface ITensorCoreElement<T> : IElement<T>
     /// <summary>The value of the low 16 bits of <paramref name="bits"/> as f32.</summary>
     float FromBits(uint bits);
 
-    MmaC Mma(MmaA a, MmaB b, MmaC c);
+    /// <summary>
+    /// D = A·B + C. Where the MMA is emulated, the operands are read from the lanes' published records instead
+    /// (<see cref="MmaEmulation"/>): <paramref name="aWord"/> and <paramref name="bWord"/> say where.
+    /// </summary>
+    MmaC Mma(MmaA a, int aWord, MmaB b, int bWord, MmaC c, ArrayView<uint> scratch);
 
     /// <summary>f32 rounded to nearest even as this dtype's 16-bit pattern (to feed a product back in as an operand).</summary>
     ushort ToBits(float value);

@@ -17,9 +17,9 @@ public readonly partial struct F16Element : ITensorCoreElement<ILGPU.Half>
     public ushort ToBits(float value) => RoundToF16(Interop.FloatAsInt(value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public MmaC Mma(MmaA a, MmaB b, MmaC c) => CudaAsm.IsSupported
+    public MmaC Mma(MmaA a, int aWord, MmaB b, int bWord, MmaC c, ArrayView<uint> scratch) => CudaAsm.IsSupported
         ? MmaInstruction.Issue(bfloat16: false, a, b, c)
-        : MmaEmulation.Multiply<ILGPU.Half, F16Element>(a, b, c);
+        : MmaEmulation.Product<ILGPU.Half, F16Element>(scratch, aWord, bWord, c);
 }
 
 public readonly partial struct BF16Element : ITensorCoreElement<ushort>
@@ -31,7 +31,7 @@ public readonly partial struct BF16Element : ITensorCoreElement<ushort>
     public ushort ToBits(float value) => Store(value);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public MmaC Mma(MmaA a, MmaB b, MmaC c) => CudaAsm.IsSupported
+    public MmaC Mma(MmaA a, int aWord, MmaB b, int bWord, MmaC c, ArrayView<uint> scratch) => CudaAsm.IsSupported
         ? MmaInstruction.Issue(bfloat16: true, a, b, c)
-        : MmaEmulation.Multiply<ushort, BF16Element>(a, b, c);
+        : MmaEmulation.Product<ushort, BF16Element>(scratch, aWord, bWord, c);
 }

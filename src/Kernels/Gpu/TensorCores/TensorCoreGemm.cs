@@ -36,6 +36,7 @@ internal static class TensorCoreGemm
     {
         var tileA = SharedMemory.Allocate<uint>(TileM * Stride); // [row][k pair]
         var tileB = SharedMemory.Allocate<uint>(TileN * Stride); // [column][k pair]
+        var scratch = MmaEmulation.View();
         int tid = Group.IdxX;
         int warp = tid >> 5, lane = tid & 31;
         int g = lane >> 2, t = lane & 3;
@@ -74,7 +75,7 @@ internal static class TensorCoreGemm
                 acc.Multiply<T, E>(
                     FragmentLoads.A(tileA, Stride, warpRow, ks, g, t), FragmentLoads.A(tileA, Stride, warpRow + 16, ks, g, t),
                     FragmentLoads.B(tileB, Stride, warpColumn, ks, g, t), FragmentLoads.B(tileB, Stride, warpColumn + 8, ks, g, t),
-                    FragmentLoads.B(tileB, Stride, warpColumn + 16, ks, g, t), FragmentLoads.B(tileB, Stride, warpColumn + 24, ks, g, t));
+                    FragmentLoads.B(tileB, Stride, warpColumn + 16, ks, g, t), FragmentLoads.B(tileB, Stride, warpColumn + 24, ks, g, t), scratch);
             }
             Group.Barrier();
         }

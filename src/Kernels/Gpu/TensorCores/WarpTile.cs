@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using ILGPU;
 
 namespace Dsoup.Kernels.Gpu.TensorCores;
 
@@ -14,21 +15,29 @@ public struct WarpTile
 
     public MmaC T00, T01, T02, T03, T10, T11, T12, T13;
 
-    /// <summary>Accumulates A·B over one 16-deep slice: A rows 0–15 and 16–31, B columns in four groups of 8.</summary>
+    /// <summary>Accumulates A·B over one 16-deep slice: A rows 0–15 and 16–31, B columns in four groups of 8 (one emulation batch).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public void Multiply<T, E>(MmaA a0, MmaA a1, MmaB b0, MmaB b1, MmaB b2, MmaB b3)
+    public void Multiply<T, E>(MmaA a0, MmaA a1, MmaB b0, MmaB b1, MmaB b2, MmaB b3, ArrayView<uint> scratch)
         where T : unmanaged
         where E : struct, ITensorCoreElement<T>
     {
         var e = default(E);
-        T00 = e.Mma(a0, b0, T00);
-        T01 = e.Mma(a0, b1, T01);
-        T02 = e.Mma(a0, b2, T02);
-        T03 = e.Mma(a0, b3, T03);
-        T10 = e.Mma(a1, b0, T10);
-        T11 = e.Mma(a1, b1, T11);
-        T12 = e.Mma(a1, b2, T12);
-        T13 = e.Mma(a1, b3, T13);
+        MmaEmulation.Publish(scratch, a0, 0);
+        MmaEmulation.Publish(scratch, a1, 4);
+        MmaEmulation.Publish(scratch, b0, 8);
+        MmaEmulation.Publish(scratch, b1, 10);
+        MmaEmulation.Publish(scratch, b2, 12);
+        MmaEmulation.Publish(scratch, b3, 14);
+        MmaEmulation.Exchange();
+        T00 = e.Mma(a0, 0, b0, 8, T00, scratch);
+        T01 = e.Mma(a0, 0, b1, 10, T01, scratch);
+        T02 = e.Mma(a0, 0, b2, 12, T02, scratch);
+        T03 = e.Mma(a0, 0, b3, 14, T03, scratch);
+        T10 = e.Mma(a1, 4, b0, 8, T10, scratch);
+        T11 = e.Mma(a1, 4, b1, 10, T11, scratch);
+        T12 = e.Mma(a1, 4, b2, 12, T12, scratch);
+        T13 = e.Mma(a1, 4, b3, 14, T13, scratch);
+        MmaEmulation.Exchange();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
