@@ -2,10 +2,16 @@ namespace Dsoup.Engine.Tests;
 
 public class DeviceCheckTests
 {
+    /// <summary>
+    /// The check, at its own (GPU-sized) shapes, on the CUDA-core kernels. The tensor-core kernels it reaches on a GPU
+    /// (16-bit products, convolutions, attention) are tested on their emulation by the op tests, at shapes that cross
+    /// their tiles, against float64 references and finite differences: emulated, this check alone would take minutes.
+    /// </summary>
     [Fact]
     public void TheIlgpuKernelsPassTheDeviceSelfCheck()
     {
-        var results = DeviceCheck.Run(Device.Get("ilgpu-cpu"));
+        using var backend = new Dsoup.Kernels.Gpu.IlgpuBackend(Dsoup.Kernels.Gpu.IlgpuRuntime.CreateCpuSimulator(), "ilgpu-cpu") { TensorCores = false };
+        var results = DeviceCheck.Run(new Device("ilgpu-cpu", DeviceKind.IlgpuCpu, backend));
         Assert.Equal(3 * 26 + 3 * 3, results.Count);
         Assert.All(results, r => Assert.True(r.Passed, $"{r.Op} {r.DType}: {r.MaxRelativeError} > {r.Tolerance} {r.Failure}"));
     }

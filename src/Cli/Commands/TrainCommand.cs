@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using Dsoup.Engine.Devices;
 using Dsoup.Engine.Optim;
 using Dsoup.Kernels;
 using Dsoup.Models.Data;
@@ -97,14 +98,14 @@ internal static class TrainCommand
                 };
                 var vaeTrainer = new AutoencoderTrainer(vaeOptions, new ModelLoadOptions { Device = context.Device(result), TokenizerFolder = result.GetValue(tokenizer) });
                 TrainingResult vae = vaeTrainer.Run(result.GetValue(model)!, examples, RunFolder(result.GetValue(output), false, null).Folder,
-                    message => context.Error.WriteLine($"warning: {message}"), new TrainingBar(context));
+                    message => context.Error.WriteLine($"warning: {message}"), new TrainingBar(context, context.Device(result)));
                 context.Output.WriteLine(vae.ModelPath);
                 return 0;
             }
             var trainer = new Trainer(options, new ModelLoadOptions { Device = context.Device(result), TokenizerFolder = result.GetValue(tokenizer) },
                 message => context.Error.WriteLine($"warning: {message}"), message => context.Error.WriteLine(message));
             (string folder, bool resuming) = RunFolder(result.GetValue(output), result.GetResult(resume) is not null, result.GetValue(resume));
-            TrainingResult run = trainer.Run(result.GetValue(model)!, examples, folder, resuming, new TrainingBar(context));
+            TrainingResult run = trainer.Run(result.GetValue(model)!, examples, folder, resuming, new TrainingBar(context, context.Device(result)));
             if (run.ResumedFrom > 0)
             {
                 context.Error.WriteLine($"resumed from step {run.ResumedFrom}");
@@ -132,7 +133,8 @@ internal static class TrainCommand
     }
 
     /// <summary>A training progress line: step, running-mean loss, it/s and ETA.</summary>
-    private sealed class TrainingBar(CliContext context) : IProgress<TrainingProgress>
+    /// <summary>The progress line: step, losses, learning rate, rate, ETA, and the device memory high-water mark where the device has its own.</summary>
+    private sealed class TrainingBar(CliContext context, Device device) : IProgress<TrainingProgress>
     {
         private double lastDraw = double.NegativeInfinity;
 
@@ -146,7 +148,7 @@ internal static class TrainCommand
             lastDraw = seconds;
             double rate = p.StepsThisProcess / Math.Max(1e-9, seconds);
             string line = string.Create(CultureInfo.InvariantCulture,
-                $"train {p.Step}/{p.Steps} loss {p.RunningLoss:F4} (last {p.Loss:F4}) lr {p.LearningRate:G3} {rate:F2} it/s ETA {(p.Steps - p.Step) / Math.Max(1e-9, rate):F0}s");
+                $"train {p.Step}/{p.Steps} loss {p.RunningLoss:F4} (last {p.Loss:F4}) lr {p.LearningRate:G3} {rate:F2} it/s ETA {(p.Steps - p.Step) / Math.Max(1e-9, rate):F0}s{DeviceMemory.Peak(device)}");
             context.Error.Write(context.Interactive ? "\r" + line + (p.Step == p.Steps ? "\n" : "") : line + "\n");
         }
     }
