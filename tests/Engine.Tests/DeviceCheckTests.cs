@@ -1,5 +1,8 @@
+using Dsoup.Engine.Tests.Harness;
+
 namespace Dsoup.Engine.Tests;
 
+[Collection(OwnAcceleratorCollection.Name)]
 public class DeviceCheckTests
 {
     /// <summary>

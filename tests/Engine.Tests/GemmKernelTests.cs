@@ -1,6 +1,5 @@
 using Dsoup.Engine.Tests.Harness;
 using Dsoup.Kernels.Cpu;
-using Dsoup.Kernels.Gpu;
 
 namespace Dsoup.Engine.Tests;
 
@@ -75,37 +74,6 @@ public class GemmKernelTests
         CheckGemm(backend, dtype, batch: 2, 66, 5, 17, true, true, alpha: -1f, beta: 1f);
     }
 
-    public static TheoryData<DType, bool> SixteenBitPaths() => new()
-    {
-        { DType.F16, true }, { DType.BF16, true }, { DType.F16, false }, { DType.BF16, false },
-    };
-
-    /// <summary>
-    /// The 16-bit GEMM on the tensor-core kernel (mma.sync emulated on the CPU simulator, with the fragment
-    /// layouts of the hardware) and on the CUDA-core kernel, at shapes that cross the 128×64 block and the
-    /// 32-deep slice, odd K (a k pair half outside), both transposes, a batch and alpha/beta.
-    /// </summary>
-    [Theory]
-    [MemberData(nameof(SixteenBitPaths))]
-    public void SixteenBitGemmOnTensorAndCudaCores(DType dtype, bool tensorCores)
-    {
-        using var backend = new IlgpuBackend(IlgpuRuntime.CreateCpuSimulator(), "ilgpu-cpu") { TensorCores = tensorCores };
-        CheckGemm(backend, dtype, batch: 1, 16, 8, 16, false, false, alpha: 1f, beta: 0f);
-        CheckGemm(backend, dtype, batch: 1, 131, 70, 45, false, false, alpha: 1f, beta: 0f);
-        CheckGemm(backend, dtype, batch: 2, 37, 9, 33, true, true, alpha: 0.5f, beta: -1f);
-        CheckGemm(backend, dtype, batch: 1, 20, 9, 40, true, false, alpha: 1f, beta: 0f);
-        CheckGemm(backend, dtype, batch: 1, 5, 3, 0, false, true, alpha: 1f, beta: 0.5f);
-    }
-
-    [Fact]
-    public void TensorCoresAreOnForTheCpuSimulatorAndOffForOtherCpuShapes()
-    {
-        using var simulator = IlgpuRuntime.CreateCpuSimulator();
-        Assert.True(IlgpuBackend.HasTensorCores(simulator));
-        using var narrow = new ILGPU.Runtime.CPU.CPUDevice(4, 4, 1).CreateCPUAccelerator(IlgpuRuntime.Context);
-        Assert.False(IlgpuBackend.HasTensorCores(narrow));
-    }
-
     [Theory]
     [InlineData("cpu")]
     [InlineData("ilgpu-cpu")]
@@ -128,7 +96,7 @@ public class GemmKernelTests
         Assert.Contains("GEMM operand A", error.Message);
     }
 
-    private static void CheckGemm(IBackend backend, DType dtype, int batch, int m, int n, int k, bool ta, bool tb, float alpha, float beta)
+    internal static void CheckGemm(IBackend backend, DType dtype, int batch, int m, int n, int k, bool ta, bool tb, float alpha, float beta)
     {
         var random = new System.Random(m * 31 + n * 7 + k);
         double[] a = Reference.RandomValues(random, (long)batch * m * k, dtype);

@@ -8,8 +8,9 @@ namespace Dsoup.Kernels.Gpu;
 
 /// <summary>
 /// The tensor-core kernels of one 16-bit dtype on one accelerator, loaded on first use: the matrix product, the
-/// convolutions and fused attention (forward and backward), the ops that carry nearly all of a UNet's multiply-adds, with the
-/// CUDA-core ops' contracts. Heads wider than the tensor-core attention takes go to <paramref name="cudaCores"/>.
+/// convolutions and fused attention (forward and backward), the ops that carry nearly all of a UNet's
+/// multiply-adds, with the CUDA-core ops' contracts. Heads wider than the tensor-core attention takes go to
+/// <paramref name="cudaCores"/>. Multiplied operands are passed to the kernels as raw 16-bit patterns.
 /// </summary>
 internal sealed class IlgpuTensorCoreOps<T, E>(IlgpuBackend backend, IIlgpuNeuralOps cudaCores) : IIlgpuMatrixOps
     where T : unmanaged
@@ -19,9 +20,7 @@ internal sealed class IlgpuTensorCoreOps<T, E>(IlgpuBackend backend, IIlgpuNeura
     private Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<T>, ArrayView<T>, ConvolutionOperands>? convolution;
     private Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<T>, ConvolutionInputGradientOperands>? convolutionInput;
     private Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<T>, ConvolutionWeightGradientOperands>? convolutionWeight;
-
     private Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<T>, ArrayView<float>, AttentionShape>? attention;
-
     private Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, ArrayView<T>, AttentionShape>? attentionQuery;
     private Action<KernelConfig, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, ArrayView<float>, ArrayView<T>, ArrayView<T>, AttentionShape>? attentionKeyValue;
 

@@ -49,8 +49,7 @@ public static class TensorCoreAttentionBackwardKernels
         int blocks = (s.Queries + BlockRows - 1) / BlockRows;
         for (long item = Grid.IdxX; item < (long)s.Batch * s.Heads * blocks; item += Grid.DimX)
         {
-            long headIndex = item / blocks;
-            int first = (int)(item % blocks) * BlockRows, head = (int)(headIndex % s.Heads), batch = (int)(headIndex / s.Heads);
+            var (first, head, batch, headIndex) = AttentionTiles.Item(item, blocks, BlockRows, s.Heads);
             Group.Barrier(); // the previous item's tiles are no longer read
             AttentionTiles.Rows(q, queryTile, Stride, s, batch, head, s.Queries, first, BlockRows, s.Queries);
             AttentionTiles.Rows(gradResult, gradTile, Stride, s, batch, head, s.Queries, first, BlockRows, s.Queries);
@@ -133,8 +132,7 @@ public static class TensorCoreAttentionBackwardKernels
         int blocks = (s.Keys + BlockRows - 1) / BlockRows;
         for (long item = Grid.IdxX; item < (long)s.Batch * s.Heads * blocks; item += Grid.DimX)
         {
-            long headIndex = item / blocks;
-            int first = (int)(item % blocks) * BlockRows, head = (int)(headIndex % s.Heads), batch = (int)(headIndex / s.Heads);
+            var (first, head, batch, headIndex) = AttentionTiles.Item(item, blocks, BlockRows, s.Heads);
             Group.Barrier(); // the previous item's tiles are no longer read
             AttentionTiles.Rows(k, keyTile, Stride, s, batch, head, s.Keys, first, BlockRows, s.Keys);
             AttentionTiles.Rows(v, valueTile, Stride, s, batch, head, s.Keys, first, BlockRows, s.Keys);

@@ -43,8 +43,7 @@ public static class TensorCoreAttentionKernels
         int blocks = (s.Queries + QueryRows - 1) / QueryRows;
         for (long item = Grid.IdxX; item < (long)s.Batch * s.Heads * blocks; item += Grid.DimX)
         {
-            long headIndex = item / blocks;
-            int first = (int)(item % blocks) * QueryRows, head = (int)(headIndex % s.Heads), batch = (int)(headIndex / s.Heads);
+            var (first, head, batch, headIndex) = AttentionTiles.Item(item, blocks, QueryRows, s.Heads);
             Group.Barrier(); // the previous item's tiles are no longer read
             AttentionTiles.Rows(q, queryTile, Stride, s, batch, head, s.Queries, first, QueryRows, s.Queries);
             AttentionTiles.Clear(output, tiles);

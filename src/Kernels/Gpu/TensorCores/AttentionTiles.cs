@@ -30,6 +30,17 @@ internal static class AttentionTiles
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static int OutputTiles(int headDim) => (headDim + 7) / 8;
 
+    /// <summary>
+    /// A work item of a grid-stride attention kernel, for blocks of <paramref name="rows"/> rows: the block's first
+    /// row, its head and sample, and the (sample, head) index the per-row statistics are kept under.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (int First, int Head, int Batch, long HeadIndex) Item(long item, int blocks, int rows, int heads)
+    {
+        long headIndex = item / blocks;
+        return ((int)(item % blocks) * rows, (int)(headIndex % heads), (int)(headIndex / heads), headIndex);
+    }
+
     /// <summary>Rows [first, first + count) as [row][channel pair], <paramref name="stride"/> words per row.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Rows(ArrayView<ushort> source, ArrayView<uint> tile, int stride, AttentionShape s, int batch, int head, int tokens,
