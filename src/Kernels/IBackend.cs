@@ -15,14 +15,10 @@ public interface IBackend : INeuralOps, IDisposable
     string Description { get; }
 
     /// <summary>
-    /// The most device memory this backend has held at once since it started or since <see cref="ResetPeakMemory"/>
-    /// (in use plus cached for reuse); 0 where memory is the host's (the CPU backend).
+    /// The most device memory this backend has held at once since it started (in use plus cached for reuse);
+    /// 0 where memory is the host's (the CPU backend).
     /// </summary>
     long PeakDeviceBytes => 0;
-
-    void ResetPeakMemory()
-    {
-    }
 
     /// <summary>Allocates uninitialised memory. Callers release it with <see cref="DeviceBuffer.Dispose"/>.</summary>
     DeviceBuffer Allocate(long bytes);

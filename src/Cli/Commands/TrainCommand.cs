@@ -132,7 +132,6 @@ internal static class TrainCommand
         return (folder, resume);
     }
 
-    /// <summary>A training progress line: step, running-mean loss, it/s and ETA.</summary>
     /// <summary>The progress line: step, losses, learning rate, rate, ETA, and the device memory high-water mark where the device has its own.</summary>
     private sealed class TrainingBar(CliContext context, Device device) : IProgress<TrainingProgress>
     {

@@ -87,8 +87,6 @@ public sealed partial class IlgpuBackend : IBackend
 
     public long PeakDeviceBytes => pool.PeakHeldBytes;
 
-    public void ResetPeakMemory() => pool.ResetPeak();
-
     internal IIlgpuTypedOps Ops(DType dtype) => typedOps[(int)dtype];
 
     /// <summary>The matrix products of <paramref name="dtype"/>: on tensor cores where <see cref="TensorCores"/> allows, else on CUDA cores.</summary>

@@ -72,15 +72,6 @@ internal sealed class IlgpuBufferPool : IDisposable
         return memory;
     }
 
-    /// <summary>Starts a new peak from what is held now (say, before a sampling run).</summary>
-    public void ResetPeak()
-    {
-        lock (gate)
-        {
-            PeakHeldBytes = HeldBytes;
-        }
-    }
-
     public void Return(MemoryBuffer1D<byte, Stride1D.Dense> memory)
     {
         lock (gate)
