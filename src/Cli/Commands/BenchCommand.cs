@@ -154,7 +154,9 @@ internal static class BenchCommand
                 if (device?.Backend is IlgpuBackend accelerator && accelerator.Accelerator.AcceleratorType != ILGPU.Runtime.AcceleratorType.CPU)
                 {
                     // A device-side merge moves every input byte over the bus: that copy is its own ceiling.
-                    double upload = UploadBandwidth.Measure(accelerator, 256 << 20, 5);
+                    using var copy = new UploadBandwidth(accelerator, 256 << 20);
+                    copy.CopyOnce();
+                    double upload = copy.Bytes / Measure.MedianSeconds(5, copy.CopyOnce);
                     o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"host-to-device copy, page-locked, 256 MiB  {upload / 1e9,7:F2} GB/s"));
                     o.WriteLine(string.Create(CultureInfo.InvariantCulture, $"merge / host-to-device ceiling = {inputBytes / merge / upload:P0}"));
                 }
@@ -253,7 +255,8 @@ internal static class BenchCommand
             context.Output.WriteLine($"device {device.Name}: {device.Description}");
             // 16-bit products on an accelerator with tensor cores are timed on both paths, in the same process.
             var ilgpu = device.Backend as IlgpuBackend;
-            bool[] paths = ilgpu is not null && type != DType.F32 && IlgpuBackend.HasTensorCores(ilgpu.Accelerator) ? [true, false] : [ilgpu?.TensorCores ?? false];
+            bool original = ilgpu?.TensorCores ?? false;
+            bool[] paths = ilgpu is not null && type != DType.F32 && IlgpuBackend.HasTensorCores(ilgpu.Accelerator) ? [true, false] : [original];
             foreach (string size in result.GetValue(sizes)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             {
                 int[] d = size.Split('x').Select(int.Parse).ToArray();
@@ -279,8 +282,8 @@ internal static class BenchCommand
                 {
                     context.Output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{m}×{n}×{k} {type.Name()}: tensor cores {rates[0] / rates[1]:F1}× the CUDA cores"));
                 }
-                ilgpu?.TensorCores = paths[0];
             }
+            ilgpu?.TensorCores = original;
             return 0;
         }));
         return command;

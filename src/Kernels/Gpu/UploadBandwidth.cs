@@ -1,37 +1,48 @@
-using System.Diagnostics;
 using ILGPU;
 using ILGPU.Runtime;
 
 namespace Dsoup.Kernels.Gpu;
 
 /// <summary>
-/// The host-to-device copy rate from page-locked memory: the ceiling for any merge that must move every
-/// input byte to the device (a device-side TIES soup is judged as a fraction of it).
+/// One host-to-device copy from page-locked memory, repeatable: timed by the caller, it gives the ceiling for
+/// any merge that must move every input byte to the device (a device-side TIES soup is judged as a fraction of it).
 /// </summary>
-public static class UploadBandwidth
+public sealed class UploadBandwidth : IDisposable
 {
-    /// <summary>Median bytes per second of <paramref name="repeats"/> copies of <paramref name="bytes"/> bytes, after a warm-up.</summary>
-    public static double Measure(IlgpuBackend backend, int bytes, int repeats)
+    private readonly IlgpuBackend backend;
+    private readonly PageLockedArray1D<byte> pinned;
+    private readonly MemoryBuffer1D<byte, Stride1D.Dense> device;
+    private readonly AcceleratorStream stream;
+
+    public UploadBandwidth(IlgpuBackend backend, int bytes)
     {
-        var times = new List<double>();
+        this.backend = backend;
+        Bytes = bytes;
+        PageLockedArray1D<byte>? host = null;
+        MemoryBuffer1D<byte, Stride1D.Dense>? memory = null;
+        AcceleratorStream? copies = null;
         backend.Run(() =>
         {
-            Accelerator accelerator = backend.Accelerator;
-            using var pinned = accelerator.AllocatePageLocked1D<byte>(bytes, true);
-            using var device = accelerator.Allocate1D<byte>(bytes);
-            using var stream = accelerator.CreateStream();
-            for (int i = 0; i <= repeats; i++)
-            {
-                var clock = Stopwatch.StartNew();
-                device.View.AsContiguous().CopyFromCPUUnsafeAsync(stream, ref pinned.Span[0], bytes);
-                stream.Synchronize();
-                if (i > 0)
-                {
-                    times.Add(clock.Elapsed.TotalSeconds);
-                }
-            }
+            host = backend.Accelerator.AllocatePageLocked1D<byte>(bytes, true);
+            memory = backend.Accelerator.Allocate1D<byte>(bytes);
+            copies = backend.Accelerator.CreateStream();
         });
-        times.Sort();
-        return bytes / times[times.Count / 2];
+        (pinned, device, stream) = (host!, memory!, copies!);
     }
+
+    public int Bytes { get; }
+
+    /// <summary>Copies <see cref="Bytes"/> bytes to the device and waits for the copy.</summary>
+    public void CopyOnce() => backend.Run(() =>
+    {
+        device.View.AsContiguous().CopyFromCPUUnsafeAsync(stream, ref pinned.Span[0], Bytes);
+        stream.Synchronize();
+    });
+
+    public void Dispose() => backend.Run(() =>
+    {
+        stream.Dispose();
+        device.Dispose();
+        pinned.Dispose();
+    });
 }
